@@ -1,0 +1,36 @@
+// Sparse filterbanks: each band keeps its first FFT bin and its run of weights.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace spectrograms {
+
+/// Row-sparse (n_bands x n_fft_bins) weights. Band b covers bins start[b] .. start[b]+count[b]-1
+/// with weights[offset[b] ...]. Built in double; plans cast the weights to their precision.
+struct SparseFilterbank {
+    std::int64_t n_bands = 0;
+    std::int64_t n_fft_bins = 0;
+    std::vector<std::int64_t> start, count, offset;
+    std::vector<double> weights;
+    std::vector<double> centres;  ///< band centre frequencies in Hz
+
+    /// Appends a band from a dense row, keeping its first to last nonzero weight.
+    void add_dense_row(const std::vector<double> &row, double centre_hz);
+    /// Dense copy, row-major (n_bands, n_fft_bins); for tests and exported layers.
+    std::vector<double> dense() const;
+};
+
+enum class MelNorm { none, slaney, l1, l2 };
+MelNorm mel_norm_from_string(const std::string &name);
+
+/// Slaney (htk=false) or HTK mel scale, as librosa.hz_to_mel / mel_to_hz.
+double hz_to_mel(double hz, bool htk) noexcept;
+double mel_to_hz(double mel, bool htk) noexcept;
+
+/// librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk, norm) in float64, stored sparsely.
+/// Centres are the n_mels inner points of the n_mels + 2 mel-spaced frequencies.
+SparseFilterbank mel_filterbank(double sample_rate, std::int64_t n_fft, std::int64_t n_mels,
+                                double f_min, double f_max, MelNorm norm, bool htk);
+
+}  // namespace spectrograms

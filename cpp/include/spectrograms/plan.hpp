@@ -1,0 +1,121 @@
+// A spectrogram plan: window + FFT plan + optional sparse filterbank + post-step.
+// Immutable after construction and safe to use from many threads at once.
+#pragma once
+#include <complex>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "buffer.hpp"
+#include "fft.hpp"
+#include "filterbank.hpp"
+#include "framing.hpp"
+
+namespace spectrograms {
+
+enum class Scale : std::uint8_t { linear, mel };
+/// What each output cell holds: the complex STFT, |X|^2, |X| (on filterbank scales
+/// sqrt(filterbank @ |X|^2)), or 10 log10(max(power, 10^(floor_db/10))).
+enum class Quantity : std::uint8_t { complex, power, magnitude, db };
+
+struct StftConfig {
+    std::int64_t n_fft = 512;
+    std::int64_t hop_size = 256;
+    bool centre = true;
+    std::vector<double> window;  ///< n_fft coefficients
+};
+
+struct MelConfig {
+    std::int64_t n_mels = 128;
+    double f_min = 0.0;
+    double f_max = 0.0;
+    MelNorm norm = MelNorm::none;
+    bool htk = false;
+};
+
+struct PlanConfig {
+    StftConfig stft;
+    double sample_rate = 16000.0;
+    Scale scale = Scale::linear;
+    Quantity quantity = Quantity::power;
+    double floor_db = -80.0;
+    MelConfig mel;
+};
+
+/// Throws invalid_input (or dimension_mismatch for a window of the wrong length) with a message
+/// that says what was expected and what came in.
+void validate(const PlanConfig &config);
+
+/// Frames processed together: windowed frames, their spectra and the power tile of one block
+/// stay in L1/L2 cache.
+inline constexpr std::int64_t frames_per_block = 16;
+
+template <class T> class SpectrogramPlan {
+  public:
+    using complex_type = std::complex<T>;
+    explicit SpectrogramPlan(PlanConfig config);
+
+    const PlanConfig &config() const noexcept { return config_; }
+    /// Rows of the output: n_fft/2+1 on the linear scale, n_mels on mel.
+    std::int64_t n_bins() const noexcept { return n_bins_; }
+    std::int64_t n_frames(std::int64_t signal_length) const noexcept {
+        return n_frames_for(signal_length, config_.stft.n_fft, config_.stft.hop_size,
+                            config_.stft.centre);
+    }
+    DType output_dtype() const noexcept;
+    /// Row frequencies in Hz: k sr / n_fft, or the band centres.
+    std::vector<double> frequencies() const;
+    /// The filterbank (empty on the linear scale).
+    const SparseFilterbank &filterbank() const noexcept { return filterbank_; }
+    const std::vector<T> &window() const noexcept { return window_; }
+
+    /// (n_bins, n_frames) for one signal.
+    BufferPtr compute(const SignalView<T> &signal, int n_threads = 1) const;
+    /// (B, n_bins, max_frames), item b zero past its own n_frames. Work is split over items and
+    /// over blocks of frames, so one long signal also uses every thread. Throws
+    /// dimension_mismatch when pad is false and the frame counts differ.
+    BufferPtr compute_batch(const std::vector<SignalView<T>> &signals, int n_threads = 1,
+                            bool pad = true) const;
+    /// Column frame_index of compute(signal), as a 1-D buffer; std::out_of_range past the end.
+    BufferPtr compute_frame(const SignalView<T> &signal, std::int64_t frame_index) const;
+
+    /// Frames [first, last) of `signal` into out, whose row k starts at out + k * row_stride
+    /// (in output elements) and whose column for frame f is f - column_origin.
+    void compute_frames(const SignalView<T> &signal, void *out, std::int64_t row_stride,
+                        std::int64_t first, std::int64_t last, std::int64_t column_origin) const;
+
+    /// Frames per signal; throws invalid_input for an empty list or an empty signal.
+    std::vector<std::int64_t> frame_counts(const std::vector<SignalView<T>> &signals) const;
+
+  private:
+    void run(const std::vector<SignalView<T>> &signals, const std::vector<std::int64_t> &frames,
+             std::int64_t max_frames, int n_threads, void *out) const;
+    void emit_block(const complex_type *spectra, std::int64_t count, T *tile, void *out,
+                    std::int64_t row_stride, std::int64_t column) const;
+
+    PlanConfig config_;
+    std::int64_t n_fft_bins_;
+    std::int64_t n_bins_;
+    std::int64_t padded_frame_;     ///< frame row stride in scratch, a multiple of 64 bytes
+    std::int64_t padded_spectrum_;  ///< spectrum row stride in scratch, likewise
+    T floor_power_;
+    std::vector<T> window_;
+    std::shared_ptr<const FftPlan<T>> fft_;
+    SparseFilterbank filterbank_;
+    std::vector<T> band_weights_;
+};
+
+/// Inverse STFT by weighted overlap-add (librosa.istft with the same window): each frame's
+/// irfft times the window, summed, divided by the summed squared window where that exceeds the
+/// smallest normal number; centre trimming; `length` >= 0 trims or zero-pads to that length.
+/// `spectra` is (n_fft/2+1, n_frames) read through element strides.
+template <class T>
+BufferPtr istft(const std::complex<T> *spectra, std::int64_t n_bins, std::int64_t n_frames,
+                std::int64_t bin_stride, std::int64_t frame_stride, std::int64_t n_fft,
+                std::int64_t hop_size, const std::vector<double> &window, bool centre,
+                std::int64_t length = -1);
+
+extern template class SpectrogramPlan<float>;
+extern template class SpectrogramPlan<double>;
+
+}  // namespace spectrograms

@@ -1,0 +1,105 @@
+#include "spectrograms/filterbank.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "spectrograms/errors.hpp"
+
+namespace spectrograms {
+
+void SparseFilterbank::add_dense_row(const std::vector<double> &row, double centre_hz) {
+    std::int64_t first = -1, last = -1;
+    for (std::int64_t k = 0; k < static_cast<std::int64_t>(row.size()); ++k) {
+        if (row[static_cast<std::size_t>(k)] != 0.0) {
+            if (first < 0) first = k;
+            last = k;
+        }
+    }
+    start.push_back(first < 0 ? 0 : first);
+    count.push_back(first < 0 ? 0 : last - first + 1);
+    offset.push_back(static_cast<std::int64_t>(weights.size()));
+    for (std::int64_t k = first; first >= 0 && k <= last; ++k)
+        weights.push_back(row[static_cast<std::size_t>(k)]);
+    centres.push_back(centre_hz);
+    ++n_bands;
+}
+
+std::vector<double> SparseFilterbank::dense() const {
+    std::vector<double> out(static_cast<std::size_t>(n_bands * n_fft_bins), 0.0);
+    for (std::int64_t b = 0; b < n_bands; ++b)
+        for (std::int64_t i = 0; i < count[b]; ++i)
+            out[static_cast<std::size_t>(b * n_fft_bins + start[b] + i)] = weights[offset[b] + i];
+    return out;
+}
+
+MelNorm mel_norm_from_string(const std::string &name) {
+    std::string n;
+    for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (n == "none") return MelNorm::none;
+    if (n == "slaney") return MelNorm::slaney;
+    if (n == "l1") return MelNorm::l1;
+    if (n == "l2") return MelNorm::l2;
+    throw invalid_input("mel norm must be one of 'none', 'slaney', 'l1', 'l2'; got '" + name + "'");
+}
+
+namespace {
+constexpr double f_sp = 200.0 / 3.0;
+constexpr double min_log_hz = 1000.0;
+constexpr double min_log_mel = min_log_hz / f_sp;
+const double logstep = std::log(6.4) / 27.0;
+}  // namespace
+
+double hz_to_mel(double hz, bool htk) noexcept {
+    if (htk) return 2595.0 * std::log10(1.0 + hz / 700.0);
+    if (hz >= min_log_hz) return min_log_mel + std::log(hz / min_log_hz) / logstep;
+    return hz / f_sp;
+}
+
+double mel_to_hz(double mel, bool htk) noexcept {
+    if (htk) return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0);
+    if (mel >= min_log_mel) return min_log_hz * std::exp(logstep * (mel - min_log_mel));
+    return f_sp * mel;
+}
+
+SparseFilterbank mel_filterbank(double sample_rate, std::int64_t n_fft, std::int64_t n_mels,
+                                double f_min, double f_max, MelNorm norm, bool htk) {
+    if (n_mels < 1) throw invalid_input("n_mels must be >= 1, got " + std::to_string(n_mels));
+    const std::int64_t n_bins = n_fft / 2 + 1;
+    // The same arithmetic as librosa.filters.mel, step by step, so the weights agree to ulps.
+    const std::int64_t n_points = n_mels + 2;
+    const double mel_lo = hz_to_mel(f_min, htk), mel_hi = hz_to_mel(f_max, htk);
+    const double step = (mel_hi - mel_lo) / static_cast<double>(n_points - 1);
+    std::vector<double> mel_f(static_cast<std::size_t>(n_points));
+    for (std::int64_t i = 0; i < n_points; ++i)
+        mel_f[i] = mel_to_hz(i == n_points - 1 ? mel_hi : mel_lo + static_cast<double>(i) * step, htk);
+    const double bin_hz = 1.0 / (static_cast<double>(n_fft) * (1.0 / sample_rate));
+
+    SparseFilterbank fb;
+    fb.n_fft_bins = n_bins;
+    std::vector<double> row(static_cast<std::size_t>(n_bins));
+    for (std::int64_t m = 0; m < n_mels; ++m) {
+        const double lower_width = mel_f[m + 1] - mel_f[m];
+        const double upper_width = mel_f[m + 2] - mel_f[m + 1];
+        for (std::int64_t k = 0; k < n_bins; ++k) {
+            const double f = static_cast<double>(k) * bin_hz;
+            const double lower = -(mel_f[m] - f) / lower_width;
+            const double upper = (mel_f[m + 2] - f) / upper_width;
+            row[k] = std::max(0.0, std::min(lower, upper));
+        }
+        double scale = 1.0;
+        if (norm == MelNorm::slaney) {
+            scale = 2.0 / (mel_f[m + 2] - mel_f[m]);
+            for (double &v : row) v *= scale;
+        } else if (norm == MelNorm::l1 || norm == MelNorm::l2) {
+            double length = 0.0;
+            for (double v : row) length += norm == MelNorm::l1 ? std::abs(v) : v * v;
+            if (norm == MelNorm::l2) length = std::sqrt(length);
+            if (length >= std::numeric_limits<double>::min())
+                for (double &v : row) v /= length;
+        }
+        fb.add_dense_row(row, mel_f[m + 1]);
+    }
+    return fb;
+}
+
+}  // namespace spectrograms

@@ -1,0 +1,325 @@
+#include "spectrograms/plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "spectrograms/errors.hpp"
+#include "spectrograms/thread_pool.hpp"
+
+namespace spectrograms {
+
+namespace {
+
+std::string fmt(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
+std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m * m; }
+
+// Per-thread scratch, reused by every plan and call on that thread: no allocation per frame
+// or per call once it has grown to the largest block seen.
+struct Scratch {
+    void *ptr = nullptr;
+    std::size_t bytes = 0;
+    ~Scratch() { aligned_free(ptr); }
+    void *get(std::size_t need) {
+        if (need > bytes) {
+            aligned_free(ptr);
+            ptr = nullptr;
+            bytes = 0;
+            ptr = aligned_malloc(need);
+            bytes = need;
+        }
+        return ptr;
+    }
+};
+thread_local Scratch t_frames, t_spectra, t_tile;
+
+}  // namespace
+
+void validate(const PlanConfig &c) {
+    const auto &s = c.stft;
+    if (s.n_fft < 1) throw invalid_input("n_fft must be >= 1, got " + std::to_string(s.n_fft));
+    if (s.n_fft > (1LL << 28)) throw invalid_input("n_fft must be <= 2^28, got " + std::to_string(s.n_fft));
+    if (s.hop_size < 1) throw invalid_input("hop_size must be >= 1, got " + std::to_string(s.hop_size));
+    if (s.hop_size > s.n_fft)
+        throw invalid_input("hop_size must be <= n_fft (" + std::to_string(s.n_fft) + "), got " +
+                            std::to_string(s.hop_size));
+    if (static_cast<std::int64_t>(s.window.size()) != s.n_fft)
+        throw dimension_mismatch("window must have n_fft = " + std::to_string(s.n_fft) +
+                                 " coefficients, got " + std::to_string(s.window.size()));
+    for (double w : s.window)
+        if (!std::isfinite(w)) throw invalid_input("window coefficients must be finite, got " + fmt(w));
+    if (!(std::isfinite(c.sample_rate) && c.sample_rate > 0))
+        throw invalid_input("sample_rate must be finite and > 0, got " + fmt(c.sample_rate));
+    if (!std::isfinite(c.floor_db)) throw invalid_input("floor_db must be finite, got " + fmt(c.floor_db));
+    if (c.scale == Scale::mel) {
+        const auto &m = c.mel;
+        const double nyquist = c.sample_rate / 2;
+        if (m.n_mels < 1) throw invalid_input("n_mels must be >= 1, got " + std::to_string(m.n_mels));
+        if (!(std::isfinite(m.f_min) && m.f_min >= 0))
+            throw invalid_input("f_min must be finite and >= 0, got " + fmt(m.f_min));
+        if (!(std::isfinite(m.f_max) && m.f_max > m.f_min))
+            throw invalid_input("f_max must be finite and > f_min (" + fmt(m.f_min) + "), got " + fmt(m.f_max));
+        if (m.f_max > nyquist)
+            throw invalid_input("f_max must be <= the Nyquist frequency sample_rate/2 = " + fmt(nyquist) +
+                                " Hz, got " + fmt(m.f_max));
+    }
+    if (c.quantity == Quantity::complex && c.scale != Scale::linear)
+        throw invalid_input("a complex output exists only on the linear scale");
+}
+
+template <class T>
+SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(config)) {
+    validate(config_);
+    const auto &s = config_.stft;
+    n_fft_bins_ = s.n_fft / 2 + 1;
+    constexpr std::int64_t reals_per_line = 64 / sizeof(T);
+    padded_frame_ = round_up(s.n_fft, reals_per_line);
+    padded_spectrum_ = round_up(n_fft_bins_, reals_per_line / 2);
+    floor_power_ = static_cast<T>(std::pow(10.0, config_.floor_db / 10.0));
+    window_.assign(s.window.begin(), s.window.end());
+    fft_ = get_fft_plan<T>(FftKind::r2c, s.n_fft);
+    if (config_.scale == Scale::mel) {
+        const auto &m = config_.mel;
+        filterbank_ = mel_filterbank(config_.sample_rate, s.n_fft, m.n_mels, m.f_min, m.f_max, m.norm, m.htk);
+        band_weights_.assign(filterbank_.weights.begin(), filterbank_.weights.end());
+        n_bins_ = filterbank_.n_bands;
+    } else {
+        n_bins_ = n_fft_bins_;
+    }
+}
+
+template <class T> DType SpectrogramPlan<T>::output_dtype() const noexcept {
+    if (config_.quantity == Quantity::complex) return dtype_of<complex_type>::value;
+    return dtype_of<T>::value;
+}
+
+template <class T> std::vector<double> SpectrogramPlan<T>::frequencies() const {
+    if (config_.scale != Scale::linear) return filterbank_.centres;
+    std::vector<double> f(static_cast<std::size_t>(n_fft_bins_));
+    for (std::int64_t k = 0; k < n_fft_bins_; ++k)
+        f[k] = static_cast<double>(k) * config_.sample_rate / static_cast<double>(config_.stft.n_fft);
+    return f;
+}
+
+template <class T>
+void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t count, T *tile,
+                                    void *out, std::int64_t rs, std::int64_t column) const {
+    const std::int64_t nb = n_fft_bins_, ps = padded_spectrum_;
+    const Quantity q = config_.quantity;
+    if (q == Quantity::complex) {
+        auto *o = static_cast<complex_type *>(out) + column;
+        for (std::int64_t k = 0; k < nb; ++k)
+            for (std::int64_t i = 0; i < count; ++i) o[k * rs + i] = spectra[i * ps + k];
+        return;
+    }
+    T *o = static_cast<T *>(out) + column;
+    const T floor_power = floor_power_;
+    auto post = [&](T *row) {  // the per-cell step after power, in place
+        if (q == Quantity::magnitude) {
+            for (std::int64_t i = 0; i < count; ++i) row[i] = std::sqrt(row[i]);
+        } else if (q == Quantity::db) {
+            for (std::int64_t i = 0; i < count; ++i)
+                row[i] = T(10) * std::log10(std::max(row[i], floor_power));
+        }
+    };
+    if (config_.scale == Scale::linear) {
+        for (std::int64_t k = 0; k < nb; ++k) {
+            T *row = o + k * rs;
+            for (std::int64_t i = 0; i < count; ++i) row[i] = std::norm(spectra[i * ps + k]);
+            post(row);
+        }
+        return;
+    }
+    // Power of the block, transposed to (bin, frame) so that each band sums whole rows.
+    for (std::int64_t i = 0; i < count; ++i) {
+        const complex_type *z = spectra + i * ps;
+        for (std::int64_t k = 0; k < nb; ++k) tile[k * count + i] = std::norm(z[k]);
+    }
+    const auto &fb = filterbank_;
+    for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+        T *__restrict row = o + b * rs;
+        std::fill(row, row + count, T(0));
+        const T *w = band_weights_.data() + fb.offset[b];
+        for (std::int64_t j = 0; j < fb.count[b]; ++j) {
+            const T wj = w[j];
+            const T *__restrict t = tile + (fb.start[b] + j) * count;
+            for (std::int64_t i = 0; i < count; ++i) row[i] += wj * t[i];
+        }
+        post(row);
+    }
+}
+
+template <class T>
+void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::int64_t rs,
+                                        std::int64_t first, std::int64_t last,
+                                        std::int64_t origin) const {
+    const auto &s = config_.stft;
+    const std::int64_t pad = frame_padding(s.n_fft, s.centre);
+    const std::int64_t block = std::min(frames_per_block, last - first);
+    if (block <= 0) return;
+    auto *frames = static_cast<T *>(t_frames.get(sizeof(T) * padded_frame_ * block));
+    auto *spectra = static_cast<complex_type *>(t_spectra.get(sizeof(complex_type) * padded_spectrum_ * block));
+    T *tile = config_.scale == Scale::linear
+                  ? nullptr
+                  : static_cast<T *>(t_tile.get(sizeof(T) * n_fft_bins_ * block));
+    for (std::int64_t f0 = first; f0 < last; f0 += block) {
+        const std::int64_t count = std::min(block, last - f0);
+        for (std::int64_t i = 0; i < count; ++i) {
+            T *frame = frames + i * padded_frame_;
+            window_frame(x, (f0 + i) * s.hop_size - pad, s.n_fft, window_.data(), frame);
+            fft_->r2c(frame, spectra + i * padded_spectrum_);
+        }
+        emit_block(spectra, count, tile, out, rs, f0 - origin);
+    }
+}
+
+template <class T>
+std::vector<std::int64_t> SpectrogramPlan<T>::frame_counts(const std::vector<SignalView<T>> &xs) const {
+    if (xs.empty()) throw invalid_input("a batch needs at least one signal, got 0");
+    std::vector<std::int64_t> frames(xs.size());
+    for (std::size_t b = 0; b < xs.size(); ++b) {
+        if (xs[b].length < 1)
+            throw invalid_input("signal " + std::to_string(b) + " is empty; expected at least one sample");
+        frames[b] = n_frames(xs[b].length);
+    }
+    return frames;
+}
+
+template <class T>
+void SpectrogramPlan<T>::run(const std::vector<SignalView<T>> &xs, const std::vector<std::int64_t> &frames,
+                             std::int64_t max_frames, int n_threads, void *out) const {
+    const std::int64_t n_items = static_cast<std::int64_t>(xs.size());
+    const std::size_t elem = dtype_size(output_dtype());
+    const std::int64_t item_stride = n_bins_ * max_frames;
+    std::int64_t total = 0;
+    for (auto f : frames) total += f;
+
+    // Tasks are (item, run of frames); runs are whole blocks, about 4 per thread in all, so one
+    // long signal uses every thread and unequal items stay balanced.
+    struct Task { std::int64_t item, first, last; };
+    std::vector<Task> tasks;
+    const std::int64_t chunk =
+        n_threads <= 1 ? std::numeric_limits<std::int64_t>::max()
+                       : std::max(frames_per_block,
+                                  round_up((total + 4 * n_threads - 1) / (4 * n_threads), frames_per_block));
+    for (std::int64_t b = 0; b < n_items; ++b)
+        for (std::int64_t f = 0; f < frames[b];) {
+            const std::int64_t last = frames[b] - f > chunk ? f + chunk : frames[b];
+            tasks.push_back({b, f, last});
+            f = last;
+        }
+
+    char *base = static_cast<char *>(out);
+    parallel_for(static_cast<std::int64_t>(tasks.size()), n_threads, [&](std::int64_t t) {
+        const Task &task = tasks[static_cast<std::size_t>(t)];
+        char *item = base + elem * static_cast<std::size_t>(task.item * item_stride);
+        compute_frames(xs[task.item], item, max_frames, task.first, task.last, 0);
+        if (task.last == frames[task.item] && task.last < max_frames)  // zero the padding
+            for (std::int64_t k = 0; k < n_bins_; ++k)
+                std::memset(item + elem * static_cast<std::size_t>(k * max_frames + task.last), 0,
+                            elem * static_cast<std::size_t>(max_frames - task.last));
+    });
+}
+
+template <class T>
+BufferPtr SpectrogramPlan<T>::compute(const SignalView<T> &x, int n_threads) const {
+    const std::vector<SignalView<T>> xs{x};
+    const auto frames = frame_counts(xs);
+    auto out = make_buffer(output_dtype(), {n_bins_, frames[0]});
+    run(xs, frames, frames[0], n_threads, out->data());
+    return out;
+}
+
+template <class T>
+BufferPtr SpectrogramPlan<T>::compute_batch(const std::vector<SignalView<T>> &xs, int n_threads,
+                                            bool pad) const {
+    const auto frames = frame_counts(xs);
+    if (!pad)
+        for (std::size_t b = 1; b < frames.size(); ++b)
+            if (frames[b] != frames[0])
+                throw dimension_mismatch("pad=False needs equal frame counts, but item 0 has " +
+                                         std::to_string(frames[0]) + " frames and item " + std::to_string(b) +
+                                         " has " + std::to_string(frames[b]));
+    const std::int64_t max_frames = *std::max_element(frames.begin(), frames.end());
+    auto out = make_buffer(output_dtype(), {static_cast<std::int64_t>(xs.size()), n_bins_, max_frames});
+    run(xs, frames, max_frames, n_threads, out->data());
+    return out;
+}
+
+template <class T>
+BufferPtr SpectrogramPlan<T>::compute_frame(const SignalView<T> &x, std::int64_t index) const {
+    const std::int64_t n = n_frames(x.length);
+    if (index < 0 || index >= n)
+        throw std::out_of_range("frame index " + std::to_string(index) + " is out of range for a signal of " +
+                                std::to_string(x.length) + " samples with " + std::to_string(n) + " frames");
+    auto out = make_buffer(output_dtype(), {n_bins_});
+    compute_frames(x, out->data(), 1, index, index + 1, index);
+    return out;
+}
+
+template <class T>
+BufferPtr istft(const std::complex<T> *X, std::int64_t n_bins, std::int64_t n_frames,
+                std::int64_t bin_stride, std::int64_t frame_stride, std::int64_t n_fft,
+                std::int64_t hop, const std::vector<double> &window, bool centre, std::int64_t length) {
+    if (n_fft < 1) throw invalid_input("n_fft must be >= 1, got " + std::to_string(n_fft));
+    if (hop < 1 || hop > n_fft)
+        throw invalid_input("hop_size must be between 1 and n_fft (" + std::to_string(n_fft) + "), got " +
+                            std::to_string(hop));
+    if (n_bins != n_fft / 2 + 1)
+        throw dimension_mismatch("the STFT matrix must have n_fft/2+1 = " + std::to_string(n_fft / 2 + 1) +
+                                 " rows for n_fft = " + std::to_string(n_fft) + ", got " + std::to_string(n_bins));
+    if (n_frames < 1) throw invalid_input("the STFT matrix must have at least one frame, got 0");
+    if (static_cast<std::int64_t>(window.size()) != n_fft)
+        throw dimension_mismatch("window must have n_fft = " + std::to_string(n_fft) + " coefficients, got " +
+                                 std::to_string(window.size()));
+    const std::int64_t full = n_fft + hop * (n_frames - 1);
+    const std::int64_t start = centre ? n_fft / 2 : 0;
+    const std::int64_t natural = std::max<std::int64_t>(0, full - 2 * start);
+    const std::int64_t out_len = length >= 0 ? length : natural;
+
+    std::vector<double> acc(static_cast<std::size_t>(full), 0.0), wss(static_cast<std::size_t>(full), 0.0);
+    auto plan = get_fft_plan<T>(FftKind::c2r, n_fft);
+    const std::int64_t padded = round_up(n_fft, 64 / static_cast<std::int64_t>(sizeof(T)));
+    auto *spectrum = static_cast<std::complex<T> *>(t_spectra.get(sizeof(std::complex<T>) * (n_bins + 8)));
+    auto *frame = static_cast<T *>(t_frames.get(sizeof(T) * padded));
+    const double scale = 1.0 / static_cast<double>(n_fft);
+    for (std::int64_t f = 0; f < n_frames; ++f) {
+        for (std::int64_t k = 0; k < n_bins; ++k) spectrum[k] = X[k * bin_stride + f * frame_stride];
+        plan->c2r(spectrum, frame);
+        double *a = acc.data() + f * hop;
+        double *s = wss.data() + f * hop;
+        for (std::int64_t j = 0; j < n_fft; ++j) {
+            a[j] += static_cast<double>(frame[j]) * scale * window[j];
+            s[j] += window[j] * window[j];
+        }
+    }
+    auto out = make_buffer(dtype_of<T>::value, {out_len});
+    T *y = out->template as<T>();
+    const double tiny = std::numeric_limits<T>::min();
+    for (std::int64_t i = 0; i < out_len; ++i) {
+        const std::int64_t src = start + i;
+        double v = 0.0;
+        if (src < full) v = wss[src] > tiny ? acc[src] / wss[src] : acc[src];
+        y[i] = static_cast<T>(v);
+    }
+    return out;
+}
+
+template class SpectrogramPlan<float>;
+template class SpectrogramPlan<double>;
+template BufferPtr istft<float>(const std::complex<float> *, std::int64_t, std::int64_t, std::int64_t,
+                                std::int64_t, std::int64_t, std::int64_t, const std::vector<double> &, bool,
+                                std::int64_t);
+template BufferPtr istft<double>(const std::complex<double> *, std::int64_t, std::int64_t, std::int64_t,
+                                 std::int64_t, std::int64_t, std::int64_t, const std::vector<double> &, bool,
+                                 std::int64_t);
+
+}  // namespace spectrograms

@@ -1,0 +1,76 @@
+"""spectrograms: fast audio spectrograms and features for machine learning, on a C++/FFTW engine.
+
+Results share memory with numpy, PyTorch and JAX through DLPack without copies. See the
+``spectrograms.torch`` and ``spectrograms.jax`` modules (imported explicitly) for converters.
+"""
+
+from __future__ import annotations
+
+from . import _core
+from ._errors import (
+    DimensionMismatchError,
+    FFTBackendError,
+    InternalError,
+    InvalidInputError,
+    SpectrogramError,
+)
+from ._threads import get_num_threads, num_threads, set_num_threads
+from .compute import (
+    COMPUTE_FUNCTIONS as _COMPUTE_FUNCTIONS,
+    clear_fft_plan_cache,
+    compute_istft,
+    compute_stft,
+    compute_stft_batch,
+    fft_plan_cache_info,
+)
+from .params import LogParams, MelNorm, MelParams, SpectrogramParams, StftParams, WindowType
+from .planner import PLAN_CLASSES as _PLAN_CLASSES
+from .planner import SpectrogramPlanner, StftPlan
+from .results import (
+    DLPACK_FLAG_BITMASK_IS_COPIED,
+    DLPACK_FLAG_BITMASK_READ_ONLY,
+    KDLCPU,
+    KDLCUDA,
+    KDLCUDAHOST,
+    KDLMETAL,
+    KDLOPENCL,
+    KDLROCM,
+    KDLVPI,
+    KDLVULKAN,
+    Spectrogram,
+    SpectrogramBatch,
+    StftResult,
+)
+
+__version__ = "0.1.0"
+
+# The plan classes and compute functions are generated from one table (see planner.py).
+globals().update({cls.__name__: cls for cls in _PLAN_CLASSES.values()})
+globals().update(_COMPUTE_FUNCTIONS)
+
+make_hanning = WindowType.make_hanning
+make_hamming = WindowType.make_hamming
+make_blackman = WindowType.make_blackman
+make_rectangular = WindowType.make_rectangular
+make_kaiser = WindowType.make_kaiser
+make_gaussian = WindowType.make_gaussian
+
+__all__ = [
+    "__version__",
+    # parameters
+    "WindowType", "StftParams", "SpectrogramParams", "LogParams", "MelParams", "MelNorm",
+    # planning
+    "SpectrogramPlanner", "StftPlan", *sorted(cls.__name__ for cls in _PLAN_CLASSES.values()),
+    # results
+    "Spectrogram", "StftResult", "SpectrogramBatch",
+    # errors
+    "SpectrogramError", "InvalidInputError", "DimensionMismatchError", "FFTBackendError", "InternalError",
+    # functions
+    *sorted(_COMPUTE_FUNCTIONS), "compute_stft", "compute_stft_batch", "compute_istft",
+    "clear_fft_plan_cache", "fft_plan_cache_info",
+    "get_num_threads", "set_num_threads", "num_threads",
+    "make_hanning", "make_hamming", "make_blackman", "make_rectangular", "make_kaiser", "make_gaussian",
+    # DLPack constants
+    "KDLCPU", "KDLCUDA", "KDLCUDAHOST", "KDLOPENCL", "KDLVULKAN", "KDLMETAL", "KDLVPI", "KDLROCM",
+    "DLPACK_FLAG_BITMASK_READ_ONLY", "DLPACK_FLAG_BITMASK_IS_COPIED",
+]

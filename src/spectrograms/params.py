@@ -1,0 +1,369 @@
+"""Parameter dataclasses: frozen, validated at construction, hashable and picklable."""
+
+from __future__ import annotations
+
+import enum
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Optional, Union
+
+import numpy as np
+
+from . import _core
+from ._errors import DimensionMismatchError, InvalidInputError
+
+__all__ = [
+    "WindowType",
+    "StftParams",
+    "SpectrogramParams",
+    "LogParams",
+    "MelNorm",
+    "MelParams",
+]
+
+
+def _int_param(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if value < minimum:
+        raise InvalidInputError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float_param(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InvalidInputError(f"{name} must be finite, got {value}")
+    return value
+
+
+_NORMALIZATIONS = (None, "sum", "peak", "max", "energy", "rms")
+
+
+@dataclass(frozen=True)
+class WindowType:
+    """A window function. All built-in windows are symmetric, as ``np.hanning`` and friends.
+
+    Use the class attributes ``WindowType.rectangular``, ``.hanning``, ``.hamming`` and
+    ``.blackman``, or the constructors :meth:`kaiser`, :meth:`gaussian` and :meth:`custom`.
+
+    Parameters
+    ----------
+    kind : str
+        ``"rectangular"``, ``"hanning"``, ``"hamming"``, ``"blackman"``, ``"kaiser"``,
+        ``"gaussian"`` or ``"custom"``.
+    parameter : float, optional
+        Kaiser beta, or the Gaussian standard deviation in samples.
+    coefficients : tuple of float, optional
+        The coefficients of a custom window (already normalised).
+    """
+
+    kind: str
+    parameter: Optional[float] = None
+    coefficients: Optional[tuple] = field(default=None, repr=False)
+
+    rectangular: ClassVar["WindowType"]
+    hanning: ClassVar["WindowType"]
+    hamming: ClassVar["WindowType"]
+    blackman: ClassVar["WindowType"]
+
+    def __post_init__(self) -> None:
+        kinds = ("rectangular", "hanning", "hamming", "blackman", "kaiser", "gaussian", "custom")
+        if self.kind not in kinds:
+            raise InvalidInputError(f"window kind must be one of {', '.join(kinds)}; got {self.kind!r}")
+        if self.kind == "kaiser":
+            beta = _float_param("kaiser beta", self.parameter)
+            if beta < 0:
+                raise InvalidInputError(f"kaiser beta must be >= 0, got {beta}")
+            object.__setattr__(self, "parameter", beta)
+        elif self.kind == "gaussian":
+            std = _float_param("gaussian std", self.parameter)
+            if std <= 0:
+                raise InvalidInputError(f"gaussian std must be > 0 (in samples), got {std}")
+            object.__setattr__(self, "parameter", std)
+        elif self.kind == "custom":
+            if not self.coefficients:
+                raise InvalidInputError("a custom window needs at least one coefficient")
+
+    @classmethod
+    def kaiser(cls, beta: float) -> "WindowType":
+        """Kaiser window with shape parameter ``beta`` (equals ``np.kaiser(n, beta)``)."""
+        return cls("kaiser", beta)
+
+    @classmethod
+    def gaussian(cls, std: float) -> "WindowType":
+        """Gaussian window, ``std`` in samples (``scipy.signal.windows.gaussian(n, std)``)."""
+        return cls("gaussian", std)
+
+    @classmethod
+    def custom(cls, coefficients: Any, normalize: Optional[str] = None) -> "WindowType":
+        """A window from explicit coefficients.
+
+        Parameters
+        ----------
+        coefficients : array_like
+            1-D finite real coefficients; the length must equal ``n_fft`` where used.
+        normalize : {None, "sum", "peak", "max", "energy", "rms"}
+            Scale so that the sum is 1, the peak is 1, the energy (sum of squares) is 1, or the
+            RMS is 1. ``None`` keeps the coefficients as given.
+        """
+        if normalize not in _NORMALIZATIONS:
+            raise InvalidInputError(
+                f"normalize must be one of None, 'sum', 'peak', 'max', 'energy', 'rms'; got {normalize!r}"
+            )
+        arr = np.asarray(coefficients)
+        if arr.dtype.kind not in "fiu" or arr.dtype == np.bool_:
+            raise TypeError(f"window coefficients must be real numbers, got dtype {arr.dtype}")
+        if arr.ndim != 1:
+            raise TypeError(f"window coefficients must be 1-D, got shape {arr.shape}")
+        if arr.size == 0:
+            raise InvalidInputError("a custom window needs at least one coefficient, got 0")
+        arr = arr.astype(np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise InvalidInputError("window coefficients must be finite; got NaN or inf")
+        arr = _core.normalize_window(arr.tolist(), normalize or "none")
+        return cls("custom", None, tuple(float(v) for v in arr))
+
+    def coefficients_for(self, n: int) -> np.ndarray:
+        """The ``n`` window coefficients as a float64 array (computed by the engine)."""
+        if self.kind == "custom":
+            assert self.coefficients is not None
+            if len(self.coefficients) != n:
+                raise DimensionMismatchError(
+                    f"the custom window has {len(self.coefficients)} coefficients, but n_fft is {n}"
+                )
+            return np.asarray(self.coefficients, dtype=np.float64)
+        return _core.make_window(self.kind, n, self.parameter or 0.0)
+
+    @staticmethod
+    def make_hanning(n: int, dtype: Any = None) -> np.ndarray:
+        """Symmetric Hann window of length ``n`` (``np.hanning(n)``)."""
+        return _make("hanning", n, dtype)
+
+    @staticmethod
+    def make_hamming(n: int, dtype: Any = None) -> np.ndarray:
+        """Symmetric Hamming window of length ``n`` (``np.hamming(n)``)."""
+        return _make("hamming", n, dtype)
+
+    @staticmethod
+    def make_blackman(n: int, dtype: Any = None) -> np.ndarray:
+        """Symmetric Blackman window of length ``n`` (``np.blackman(n)``)."""
+        return _make("blackman", n, dtype)
+
+    @staticmethod
+    def make_rectangular(n: int, dtype: Any = None) -> np.ndarray:
+        """A window of ``n`` ones."""
+        return _make("rectangular", n, dtype)
+
+    @staticmethod
+    def make_kaiser(n: int, beta: float, dtype: Any = None) -> np.ndarray:
+        """Kaiser window (``np.kaiser(n, beta)``), for every beta."""
+        return WindowType.kaiser(beta).coefficients_for(_int_param("n", n, 1)).astype(_dtype(dtype))
+
+    @staticmethod
+    def make_gaussian(n: int, std: float, dtype: Any = None) -> np.ndarray:
+        """Gaussian window (``scipy.signal.windows.gaussian(n, std, sym=True)``)."""
+        return WindowType.gaussian(std).coefficients_for(_int_param("n", n, 1)).astype(_dtype(dtype))
+
+    def __repr__(self) -> str:
+        if self.kind in ("kaiser", "gaussian"):
+            name = "beta" if self.kind == "kaiser" else "std"
+            return f"WindowType.{self.kind}({name}={self.parameter!r})"
+        if self.kind == "custom":
+            return f"WindowType.custom(<{len(self.coefficients or ())} coefficients>)"
+        return f"WindowType.{self.kind}"
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    from ._input import resolve_dtype
+
+    return resolve_dtype(dtype)
+
+
+def _make(kind: str, n: int, dtype: Any) -> np.ndarray:
+    return _core.make_window(kind, _int_param("n", n, 1), 0.0).astype(_dtype(dtype))
+
+
+WindowType.rectangular = WindowType("rectangular")
+WindowType.hanning = WindowType("hanning")
+WindowType.hamming = WindowType("hamming")
+WindowType.blackman = WindowType("blackman")
+
+
+@dataclass(frozen=True)
+class StftParams:
+    """Framing and transform parameters.
+
+    Parameters
+    ----------
+    n_fft : int
+        FFT length (and frame length), >= 1.
+    hop_size : int
+        Samples between frame starts, 1 <= hop_size <= n_fft.
+    window : WindowType
+        Window applied to each frame; a custom window must have ``n_fft`` coefficients.
+    centre : bool
+        Pad ``n_fft // 2`` zeros at both ends so that frame ``t`` is centred at ``t * hop_size``.
+    """
+
+    n_fft: int
+    hop_size: int
+    window: WindowType = WindowType.hanning
+    centre: bool = True
+
+    def __post_init__(self) -> None:
+        n_fft = _int_param("n_fft", self.n_fft, 1)
+        hop = _int_param("hop_size", self.hop_size, 1)
+        if hop > n_fft:
+            raise InvalidInputError(f"hop_size must be <= n_fft ({n_fft}), got {hop}")
+        window = self.window
+        if isinstance(window, str) and hasattr(WindowType, window):
+            window = getattr(WindowType, window)
+        if not isinstance(window, WindowType):
+            raise TypeError(f"window must be a WindowType, got {type(window).__name__} {window!r}")
+        if window.kind == "custom" and len(window.coefficients or ()) != n_fft:
+            raise DimensionMismatchError(
+                f"the custom window has {len(window.coefficients or ())} coefficients, but n_fft is {n_fft}"
+            )
+        if not isinstance(self.centre, (bool, np.bool_)):
+            raise TypeError(f"centre must be a bool, got {type(self.centre).__name__} {self.centre!r}")
+        object.__setattr__(self, "n_fft", n_fft)
+        object.__setattr__(self, "hop_size", hop)
+        object.__setattr__(self, "window", window)
+        object.__setattr__(self, "centre", bool(self.centre))
+
+    @property
+    def center(self) -> bool:
+        """Alias of :attr:`centre`."""
+        return self.centre
+
+
+@dataclass(frozen=True)
+class SpectrogramParams:
+    """STFT parameters plus the sample rate.
+
+    Parameters
+    ----------
+    stft : StftParams
+    sample_rate : float
+        Samples per second; finite and > 0.
+    """
+
+    stft: StftParams
+    sample_rate: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.stft, StftParams):
+            raise TypeError(f"stft must be a StftParams, got {type(self.stft).__name__}")
+        sr = _float_param("sample_rate", self.sample_rate)
+        if sr <= 0:
+            raise InvalidInputError(f"sample_rate must be > 0, got {sr}")
+        object.__setattr__(self, "sample_rate", sr)
+
+    @classmethod
+    def speech_default(cls, sample_rate: float) -> "SpectrogramParams":
+        """n_fft 512, hop 160, Hann window, centred."""
+        return cls(StftParams(512, 160, WindowType.hanning, True), sample_rate)
+
+    @classmethod
+    def music_default(cls, sample_rate: float) -> "SpectrogramParams":
+        """n_fft 2048, hop 512, Hann window, centred."""
+        return cls(StftParams(2048, 512, WindowType.hanning, True), sample_rate)
+
+    @property
+    def nyquist(self) -> float:
+        """Half the sample rate."""
+        return self.sample_rate / 2
+
+
+@dataclass(frozen=True)
+class LogParams:
+    """dB conversion: ``10 log10(max(P, 10**(floor_db/10)))``, reference 1.0.
+
+    Parameters
+    ----------
+    floor_db : float
+        The smallest value in dB; finite.
+    """
+
+    floor_db: float = -80.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "floor_db", _float_param("floor_db", self.floor_db))
+
+
+class MelNorm(enum.Enum):
+    """Row normalisation of the mel filterbank."""
+
+    none = "none"
+    slaney = "slaney"
+    l1 = "l1"
+    l2 = "l2"
+
+    @classmethod
+    def parse(cls, value: Union["MelNorm", str, None]) -> "MelNorm":
+        """A MelNorm from itself, ``None``, or its name in any case."""
+        if value is None:
+            return cls.none
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str) and value.lower() in cls.__members__:
+            return cls[value.lower()]
+        raise InvalidInputError(f"mel norm must be None, 'none', 'slaney', 'l1' or 'l2'; got {value!r}")
+
+    def __repr__(self) -> str:
+        return f"MelNorm.{self.name}"
+
+
+@dataclass(frozen=True)
+class MelParams:
+    """Mel filterbank parameters (Slaney scale, as ``librosa.filters.mel``).
+
+    Parameters
+    ----------
+    n_mels : int
+        Number of bands, >= 1.
+    f_min, f_max : float
+        Band edges in Hz, ``0 <= f_min < f_max``; ``f_max`` must not exceed the Nyquist frequency
+        of the signal it is used with (checked when combined with a sample rate).
+    norm : MelNorm or str, optional
+        ``None``/``"none"`` (default), ``"slaney"`` (area), ``"l1"`` or ``"l2"`` per row.
+    htk : bool
+        Use the HTK mel formula instead of Slaney's.
+    """
+
+    n_mels: int
+    f_min: float = 0.0
+    f_max: Optional[float] = None
+    norm: Union[MelNorm, str, None] = None
+    htk: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_mels", _int_param("n_mels", self.n_mels, 1))
+        f_min = _float_param("f_min", self.f_min)
+        if f_min < 0:
+            raise InvalidInputError(f"f_min must be >= 0, got {f_min}")
+        object.__setattr__(self, "f_min", f_min)
+        if self.f_max is not None:
+            f_max = _float_param("f_max", self.f_max)
+            if f_max <= f_min:
+                raise InvalidInputError(f"f_max must be > f_min ({f_min}), got {f_max}")
+            object.__setattr__(self, "f_max", f_max)
+        object.__setattr__(self, "norm", MelNorm.parse(self.norm))
+        object.__setattr__(self, "htk", bool(self.htk))
+
+    def resolved_f_max(self, sample_rate: float) -> float:
+        """``f_max``, or the Nyquist frequency when it is None; checked against Nyquist."""
+        nyquist = sample_rate / 2
+        f_max = nyquist if self.f_max is None else self.f_max
+        if f_max > nyquist:
+            raise InvalidInputError(
+                f"f_max must be <= the Nyquist frequency sample_rate/2 = {nyquist:g} Hz, got {f_max:g}"
+            )
+        if f_max <= self.f_min:
+            raise InvalidInputError(f"f_max ({f_max:g}) must be > f_min ({self.f_min:g})")
+        return f_max
