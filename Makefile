@@ -50,13 +50,16 @@ py-test: install-test
 
 test: cpp-test py-test
 
-# In-tree build for development: the extension is linked into src/spectrograms (PYTHONPATH=src).
+# In-tree build for development: PYTHONPATH=src SPECTROGRAMS_DEV_BUILD=build/devext python ...
+# The extension is installed into build/devext by an atomic rename, so processes that have the
+# old one loaded keep running while it is rebuilt.
 dev: system-deps venv
 	$(PIP) install -q pybind11 scikit-build-core numpy
 	cmake -S . -B build/dev -G Ninja -DSPECTROGRAMS_BUILD_PYTHON=ON \
 	  -DPython_EXECUTABLE=$(abspath $(PY)) -Dpybind11_DIR=$$($(PY) -c "import pybind11; print(pybind11.get_cmake_dir())") >/dev/null
 	cmake --build build/dev
-	ln -sf ../../build/dev/$$(cd build/dev && ls _core*.so) src/spectrograms/
+	mkdir -p build/devext && so=$$(cd build/dev && ls _core*.so) && \
+	  cp build/dev/$$so build/devext/.$$so.tmp && mv -f build/devext/.$$so.tmp build/devext/$$so
 
 # AddressSanitizer + UBSan build of the extension; runs the lifetime/DLPack tests under it.
 sanitize: system-deps venv

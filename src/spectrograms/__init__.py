@@ -6,8 +6,15 @@ Results share memory with numpy, PyTorch and JAX through DLPack without copies. 
 
 from __future__ import annotations
 
-from . import _core
+import os as _os
+
+# Development builds (`make dev`) keep the extension outside the source tree.
+if _os.environ.get("SPECTROGRAMS_DEV_BUILD"):
+    __path__.append(_os.path.abspath(_os.environ["SPECTROGRAMS_DEV_BUILD"]))  # noqa: F821
+
+from . import _core  # noqa: E402
 from ._errors import (
+    AudioReadError,
     DimensionMismatchError,
     FFTBackendError,
     InternalError,
@@ -64,7 +71,7 @@ __all__ = [
     # results
     "Spectrogram", "StftResult", "SpectrogramBatch",
     # errors
-    "SpectrogramError", "InvalidInputError", "DimensionMismatchError", "FFTBackendError", "InternalError",
+    "SpectrogramError", "InvalidInputError", "AudioReadError", "DimensionMismatchError", "FFTBackendError", "InternalError",
     # functions
     *sorted(_COMPUTE_FUNCTIONS), "compute_stft", "compute_stft_batch", "compute_istft",
     "clear_fft_plan_cache", "fft_plan_cache_info",

@@ -12,6 +12,7 @@ __all__ = [
     "DimensionMismatchError",
     "FFTBackendError",
     "InternalError",
+    "AudioReadError",
 ]
 
 
@@ -33,3 +34,7 @@ class FFTBackendError(SpectrogramError, RuntimeError):
 
 class InternalError(SpectrogramError, RuntimeError):
     """An engine invariant was broken; please report it as a bug."""
+
+
+class AudioReadError(SpectrogramError, OSError):
+    """An audio file is missing, unreadable, truncated or not audio; the message names the file."""
