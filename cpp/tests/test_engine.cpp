@@ -1,0 +1,296 @@
+// Engine unit tests: each numeric check is against an independent naive reference written here.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <complex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "spectrograms/dlpack.hpp"
+#include "spectrograms/errors.hpp"
+#include "spectrograms/fft.hpp"
+#include "spectrograms/filterbank.hpp"
+#include "spectrograms/framing.hpp"
+#include "spectrograms/plan.hpp"
+#include "spectrograms/thread_pool.hpp"
+#include "spectrograms/window.hpp"
+
+using namespace spectrograms;
+using Catch::Matchers::Contains;
+
+namespace {
+
+constexpr double pi = 3.14159265358979323846;
+
+std::vector<double> noise(std::size_t n, unsigned seed = 1) {
+    std::mt19937 g(seed);
+    std::normal_distribution<double> d;
+    std::vector<double> x(n);
+    for (auto &v : x) v = d(g);
+    return x;
+}
+
+PlanConfig config(std::int64_t n_fft, std::int64_t hop, bool centre, Scale scale, Quantity q) {
+    PlanConfig c;
+    c.stft = {n_fft, hop, centre, make_window(WindowKind::hanning, n_fft)};
+    c.sample_rate = 16000;
+    c.scale = scale;
+    c.quantity = q;
+    c.mel = {40, 0.0, 8000.0, MelNorm::slaney, false};
+    return c;
+}
+
+// X[k, t] by the definition: zero-padded frame times window, direct DFT.
+std::complex<double> naive_stft(const std::vector<double> &x, const std::vector<double> &w, std::int64_t hop,
+                                bool centre, std::int64_t k, std::int64_t t) {
+    const auto n = static_cast<std::int64_t>(w.size());
+    const std::int64_t start = t * hop - (centre ? n / 2 : 0);
+    std::complex<double> acc = 0;
+    for (std::int64_t j = 0; j < n; ++j) {
+        const std::int64_t i = start + j;
+        const double v = (i >= 0 && i < static_cast<std::int64_t>(x.size())) ? x[i] : 0.0;
+        acc += v * w[j] * std::polar(1.0, -2.0 * pi * static_cast<double>(k * j) / static_cast<double>(n));
+    }
+    return acc;
+}
+
+}  // namespace
+
+TEST_CASE("symmetric windows match their closed forms", "[window]") {
+    const std::int64_t n = 9;
+    auto hann = make_window(WindowKind::hanning, n);
+    auto hamming = make_window(WindowKind::hamming, n);
+    for (std::int64_t k = 0; k < n; ++k) {
+        CHECK(hann[k] == Approx(0.5 - 0.5 * std::cos(2 * pi * k / 8.0)).margin(1e-15));
+        CHECK(hamming[k] == Approx(0.54 - 0.46 * std::cos(2 * pi * k / 8.0)).margin(1e-15));
+    }
+    CHECK(hann.front() == 0.0);
+    CHECK(hann[4] == Approx(1.0));
+    CHECK(make_window(WindowKind::hanning, 1) == std::vector<double>{1.0});
+    // Kaiser with beta 0 is rectangular; the peak is always 1.
+    for (double v : make_window(WindowKind::kaiser, 8, 0.0)) CHECK(v == Approx(1.0));
+    CHECK(make_window(WindowKind::kaiser, 9, 14.0)[4] == Approx(1.0));
+    CHECK_THROWS_AS(make_window(WindowKind::hanning, 0), invalid_input);
+    CHECK_THROWS_WITH(window_kind_from_string("hann"), Contains("got 'hann'"));
+}
+
+TEST_CASE("the n_frames rule", "[framing]") {
+    CHECK(n_frames_for(16000, 512, 256, true) == 63);   // (16000 + 512 - 512)/256 + 1
+    CHECK(n_frames_for(512, 512, 256, false) == 1);
+    CHECK(n_frames_for(100, 512, 256, false) == 1);      // shorter than a frame: one zero-padded frame
+    CHECK(n_frames_for(1, 512, 128, true) == 1);
+    CHECK(n_frames_for(1000, 400, 160, false) == 4);    // (1000 - 400)/160 + 1
+}
+
+TEST_CASE("STFT equals the naive DFT for every framing case", "[stft]") {
+    for (bool centre : {true, false}) {
+        for (std::int64_t len : {1L, 37L, 400L, 1009L}) {
+            const std::int64_t n_fft = 64, hop = 16;
+            auto x = noise(static_cast<std::size_t>(len), static_cast<unsigned>(len));
+            SpectrogramPlan<double> plan(config(n_fft, hop, centre, Scale::linear, Quantity::complex));
+            auto out = plan.compute({x.data(), len, 1});
+            const auto frames = plan.n_frames(len);
+            REQUIRE(out->shape() == std::vector<std::int64_t>{33, frames});
+            const auto *X = out->as<std::complex<double>>();
+            const auto &w = plan.config().stft.window;
+            double worst = 0, scale = 1e-300;
+            for (std::int64_t k = 0; k < 33; ++k)
+                for (std::int64_t t = 0; t < frames; ++t) {
+                    auto ref = naive_stft(x, w, hop, centre, k, t);
+                    worst = std::max(worst, std::abs(X[k * frames + t] - ref));
+                    scale = std::max(scale, std::abs(ref));
+                }
+            INFO("centre=" << centre << " len=" << len);
+            CHECK(worst / scale < 1e-12);
+        }
+    }
+}
+
+TEST_CASE("a strided signal gives the same result as a contiguous one", "[stft]") {
+    auto x = noise(2000);
+    std::vector<double> every_other(1000);
+    for (std::size_t i = 0; i < 1000; ++i) every_other[i] = x[2 * i];
+    SpectrogramPlan<double> plan(config(128, 32, true, Scale::linear, Quantity::power));
+    auto a = plan.compute({x.data(), 1000, 2});
+    auto b = plan.compute({every_other.data(), 1000, 1});
+    REQUIRE(a->nbytes() == b->nbytes());
+    CHECK(std::memcmp(a->data(), b->data(), a->nbytes()) == 0);
+}
+
+TEST_CASE("slaney mel filterbank: triangles with unit area in Hz", "[mel]") {
+    auto fb = mel_filterbank(16000, 512, 40, 0, 8000, MelNorm::none, false);
+    REQUIRE(fb.n_bands == 40);
+    REQUIRE(fb.centres.size() == 40);
+    for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+        for (std::int64_t j = 0; j < fb.count[b]; ++j) {
+            CHECK(fb.weights[fb.offset[b] + j] > 0.0);
+            CHECK(fb.weights[fb.offset[b] + j] <= 1.0 + 1e-12);
+        }
+    }
+    // mel scale: 1000 Hz is 15 mel (Slaney), and the two formulas invert each other.
+    CHECK(hz_to_mel(1000.0, false) == Approx(15.0));
+    for (double f : {0.0, 300.0, 1000.0, 5123.0}) {
+        CHECK(mel_to_hz(hz_to_mel(f, false), false) == Approx(f).margin(1e-9));
+        CHECK(mel_to_hz(hz_to_mel(f, true), true) == Approx(f).margin(1e-9));
+    }
+    CHECK_THROWS_AS(mel_norm_from_string("area"), invalid_input);
+    CHECK(mel_norm_from_string("SLANEY") == MelNorm::slaney);
+}
+
+TEST_CASE("mel power equals the dense filterbank times the power spectrum", "[mel]") {
+    auto x = noise(3000);
+    auto lin = SpectrogramPlan<double>(config(256, 64, true, Scale::linear, Quantity::power));
+    auto mel = SpectrogramPlan<double>(config(256, 64, true, Scale::mel, Quantity::power));
+    auto P = lin.compute({x.data(), 3000, 1});
+    auto M = mel.compute({x.data(), 3000, 1});
+    const auto dense = mel.filterbank().dense();
+    const std::int64_t frames = P->shape()[1], bins = 129;
+    double worst = 0, peak = 0;
+    for (std::int64_t b = 0; b < 40; ++b)
+        for (std::int64_t t = 0; t < frames; ++t) {
+            double ref = 0;
+            for (std::int64_t k = 0; k < bins; ++k) ref += dense[b * bins + k] * P->as<double>()[k * frames + t];
+            worst = std::max(worst, std::abs(ref - M->as<double>()[b * frames + t]));
+            peak = std::max(peak, std::abs(ref));
+        }
+    CHECK(worst / peak < 1e-13);
+}
+
+TEST_CASE("dB and magnitude follow from power", "[quantity]") {
+    auto x = noise(2048);
+    auto power = SpectrogramPlan<double>(config(256, 128, true, Scale::linear, Quantity::power)).compute({x.data(), 2048, 1});
+    auto c = config(256, 128, true, Scale::linear, Quantity::db);
+    c.floor_db = -30;
+    auto db = SpectrogramPlan<double>(c).compute({x.data(), 2048, 1});
+    auto mag = SpectrogramPlan<double>(config(256, 128, true, Scale::linear, Quantity::magnitude)).compute({x.data(), 2048, 1});
+    for (std::int64_t i = 0; i < power->size(); ++i) {
+        const double p = power->as<double>()[i];
+        CHECK(db->as<double>()[i] == Approx(10 * std::log10(std::max(p, 1e-3))).margin(1e-12));
+        CHECK(mag->as<double>()[i] == Approx(std::sqrt(p)).margin(1e-12));
+    }
+}
+
+TEST_CASE("batch items equal single computations bit for bit, for any thread count", "[batch]") {
+    std::vector<std::vector<double>> signals{noise(5000, 1), noise(100, 2), noise(12345, 3), noise(512, 4)};
+    std::vector<SignalView<double>> views;
+    for (auto &s : signals) views.push_back({s.data(), static_cast<std::int64_t>(s.size()), 1});
+    SpectrogramPlan<double> plan(config(512, 128, true, Scale::mel, Quantity::db));
+    for (int threads : {1, 2, 3, 8}) {
+        auto batch = plan.compute_batch(views, threads);
+        const auto max_frames = batch->shape()[2];
+        for (std::size_t b = 0; b < views.size(); ++b) {
+            auto single = plan.compute(views[b]);
+            const auto frames = single->shape()[1];
+            for (std::int64_t k = 0; k < plan.n_bins(); ++k) {
+                const double *row = batch->as<double>() + (b * plan.n_bins() + k) * max_frames;
+                INFO("threads=" << threads << " item=" << b << " row=" << k);
+                REQUIRE(std::memcmp(row, single->as<double>() + k * frames, sizeof(double) * frames) == 0);
+                for (std::int64_t t = frames; t < max_frames; ++t) REQUIRE(row[t] == 0.0);
+            }
+        }
+    }
+    CHECK_THROWS_AS(plan.compute_batch({}, 1), invalid_input);
+    CHECK_THROWS_WITH(plan.compute_batch(views, 1, false), Contains("item 1 has"));
+}
+
+TEST_CASE("float32 agrees with float64", "[precision]") {
+    auto x = noise(4000);
+    std::vector<float> xf(x.begin(), x.end());
+    auto d = SpectrogramPlan<double>(config(400, 160, true, Scale::mel, Quantity::power)).compute({x.data(), 4000, 1});
+    auto f = SpectrogramPlan<float>(config(400, 160, true, Scale::mel, Quantity::power)).compute({xf.data(), 4000, 1});
+    double peak = 0, worst = 0;
+    for (std::int64_t i = 0; i < d->size(); ++i) {
+        peak = std::max(peak, d->as<double>()[i]);
+        worst = std::max(worst, std::abs(d->as<double>()[i] - f->as<float>()[i]));
+    }
+    CHECK(worst / peak < 1e-5);
+}
+
+TEST_CASE("istft inverts the stft", "[istft]") {
+    auto x = noise(3001);
+    SpectrogramPlan<double> plan(config(256, 64, true, Scale::linear, Quantity::complex));
+    auto X = plan.compute({x.data(), 3001, 1});
+    const auto frames = X->shape()[1];
+    auto y = istft<double>(X->as<std::complex<double>>(), 129, frames, frames, 1, 256, 64,
+                           plan.config().stft.window, true, 3001);
+    REQUIRE(y->size() == 3001);
+    double worst = 0;
+    for (std::int64_t i = 0; i < 3001; ++i) worst = std::max(worst, std::abs(y->as<double>()[i] - x[i]));
+    CHECK(worst < 1e-12);
+    CHECK_THROWS_AS(istft<double>(X->as<std::complex<double>>(), 100, frames, frames, 1, 256, 64,
+                                  plan.config().stft.window, true, -1),
+                    dimension_mismatch);
+}
+
+TEST_CASE("invalid configurations are rejected with what was expected and what came in", "[errors]") {
+    auto c = config(512, 0, true, Scale::linear, Quantity::power);
+    CHECK_THROWS_WITH(SpectrogramPlan<double>(c), Contains("hop_size must be >= 1, got 0"));
+    c = config(512, 600, true, Scale::linear, Quantity::power);
+    CHECK_THROWS_WITH(SpectrogramPlan<double>(c), Contains("got 600"));
+    c = config(512, 128, true, Scale::mel, Quantity::power);
+    c.mel.f_max = 9000;
+    CHECK_THROWS_WITH(SpectrogramPlan<double>(c), Contains("Nyquist"));
+    c = config(512, 128, true, Scale::linear, Quantity::power);
+    c.stft.window.resize(100);
+    CHECK_THROWS_AS(SpectrogramPlan<double>(c), dimension_mismatch);
+    c = config(512, 128, true, Scale::linear, Quantity::power);
+    c.sample_rate = std::nan("");
+    CHECK_THROWS_AS(SpectrogramPlan<double>(c), invalid_input);
+    SpectrogramPlan<double> ok(config(512, 128, true, Scale::linear, Quantity::power));
+    auto x = noise(1000);
+    CHECK_THROWS_AS(ok.compute_frame({x.data(), 1000, 1}, 100), std::out_of_range);
+}
+
+TEST_CASE("parallel_for runs every task once and rethrows the first error", "[pool]") {
+    std::vector<std::atomic<int>> hits(1000);
+    parallel_for(1000, 4, [&](std::int64_t i) { ++hits[static_cast<std::size_t>(i)]; });
+    for (auto &h : hits) CHECK(h.load() == 1);
+    CHECK_THROWS_WITH(parallel_for(100, 3, [](std::int64_t i) {
+                          if (i == 42) throw invalid_input("task 42 failed");
+                      }),
+                      "task 42 failed");
+    // The pool still works after a failure, and two concurrent jobs both finish.
+    std::atomic<std::int64_t> sum{0};
+    std::thread other([&] { parallel_for(500, 2, [&](std::int64_t i) { sum += i; }); });
+    parallel_for(500, 2, [&](std::int64_t i) { sum += i; });
+    other.join();
+    CHECK(sum.load() == 2 * (499 * 500 / 2));
+}
+
+TEST_CASE("DLPack exports keep the buffer alive until their deleter runs", "[dlpack]") {
+    const auto live_before = dlpack::live_exports();
+    auto buffer = make_buffer(DType::f32, {3, 5});
+    std::weak_ptr<Buffer> weak = buffer;
+    auto *legacy = dlpack::export_legacy({buffer, buffer->data(), DType::f32, {3, 5}, {}});
+    auto *versioned = dlpack::export_versioned({buffer, buffer->data(), DType::f32, {3, 5}, {}},
+                                               dlpack::flag_is_copied);
+    CHECK(legacy->dl_tensor.ndim == 2);
+    CHECK(legacy->dl_tensor.shape[1] == 5);
+    CHECK(legacy->dl_tensor.strides == nullptr);
+    CHECK(legacy->dl_tensor.dtype.code == dlpack::kDLFloat);
+    CHECK(legacy->dl_tensor.dtype.bits == 32);
+    CHECK(versioned->version.major == 1);
+    CHECK(versioned->flags == dlpack::flag_is_copied);
+    CHECK(reinterpret_cast<std::uintptr_t>(legacy->dl_tensor.data) % 64 == 0);
+    CHECK(dlpack::live_exports() == live_before + 2);
+    buffer.reset();
+    CHECK_FALSE(weak.expired());
+    legacy->deleter(legacy);
+    CHECK_FALSE(weak.expired());
+    versioned->deleter(versioned);
+    CHECK(weak.expired());
+    CHECK(dlpack::live_exports() == live_before);
+}
+
+TEST_CASE("cached FFT plans are shared and survive a cache clear", "[fft]") {
+    auto a = get_fft_plan<double>(FftKind::r2c, 96);
+    auto b = get_fft_plan<double>(FftKind::r2c, 96);
+    CHECK(a.get() == b.get());
+    clear_fft_plan_cache();
+    auto c = get_fft_plan<double>(FftKind::r2c, 96);
+    CHECK(c.get() != a.get());
+    CHECK(fft_plan_cache_info().plans >= 1);
+}
