@@ -76,10 +76,10 @@ class _DLPackMixin:
                 raise BufferError(f"this data lives on the CPU, (1, 0); cannot export it to dl_device {device}")
         versioned = False
         if max_version is not None:
-            try:
-                versioned = int(max_version[0]) >= 1
-            except (TypeError, ValueError, IndexError):
-                raise BufferError(f"max_version must be a (major, minor) pair, got {max_version!r}") from None
+            if (not isinstance(max_version, (tuple, list)) or len(max_version) != 2
+                    or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in max_version)):
+                raise BufferError(f"max_version must be a (major, minor) pair of ints, got {max_version!r}")
+            versioned = int(max_version[0]) >= 1
         if copy is not None and not isinstance(copy, (bool, np.bool_)):
             raise BufferError(f"copy must be True, False or None, got {copy!r}")
         return self._buffer.dlpack(versioned, bool(copy))
