@@ -247,7 +247,7 @@ BufferPtr SpectrogramPlan<T>::compute_batch(const std::vector<SignalView<T>> &xs
             if (frames[b] != frames[0])
                 throw dimension_mismatch("pad=False needs equal frame counts, but item 0 has " +
                                          std::to_string(frames[0]) + " frames and item " + std::to_string(b) +
-                                         " has " + std::to_string(frames[b]));
+                                         " has " + std::to_string(frames[b]) + " frames");
     const std::int64_t max_frames = *std::max_element(frames.begin(), frames.end());
     auto out = make_buffer(output_dtype(), {static_cast<std::int64_t>(xs.size()), n_bins_, max_frames});
     run(xs, frames, max_frames, n_threads, out->data());

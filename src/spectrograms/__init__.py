@@ -55,6 +55,10 @@ __version__ = "0.1.0"
 globals().update({cls.__name__: cls for cls in _PLAN_CLASSES.values()})
 globals().update(_COMPUTE_FUNCTIONS)
 
+from ._threadpoolctl import register as _register_threadpoolctl  # noqa: E402
+
+_register_threadpoolctl()
+
 make_hanning = WindowType.make_hanning
 make_hamming = WindowType.make_hamming
 make_blackman = WindowType.make_blackman

@@ -236,6 +236,9 @@ py::object py_error(const char *name) {
 
 }  // namespace
 
+// threadpoolctl finds our extension among the loaded libraries by this symbol (see _threadpoolctl.py).
+extern "C" __attribute__((visibility("default"))) int spectrograms_threadpool_marker() { return 1; }
+
 PYBIND11_MODULE(_core, m) {
     m.doc() = "spectrograms engine binding (private; use the spectrograms package)";
 
