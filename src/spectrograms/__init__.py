@@ -55,6 +55,7 @@ __version__ = "0.1.0"
 globals().update({cls.__name__: cls for cls in _PLAN_CLASSES.values()})
 globals().update(_COMPUTE_FUNCTIONS)
 
+from .audio import load, save  # noqa: E402  (soundfile and soxr are imported on first use)
 from ._threadpoolctl import register as _register_threadpoolctl  # noqa: E402
 
 _register_threadpoolctl()
@@ -79,7 +80,7 @@ __all__ = [
     # functions
     *sorted(_COMPUTE_FUNCTIONS), "compute_stft", "compute_stft_batch", "compute_istft",
     "clear_fft_plan_cache", "fft_plan_cache_info",
-    "get_num_threads", "set_num_threads", "num_threads",
+    "get_num_threads", "set_num_threads", "num_threads", "load", "save",
     "make_hanning", "make_hamming", "make_blackman", "make_rectangular", "make_kaiser", "make_gaussian",
     # DLPack constants
     "KDLCPU", "KDLCUDA", "KDLCUDAHOST", "KDLOPENCL", "KDLVULKAN", "KDLMETAL", "KDLVPI", "KDLROCM",
