@@ -177,8 +177,10 @@ class _BasePlan:
         return SpectrogramBatch(buffer, self._meta, lengths)
 
     def __reduce__(self) -> Any:
+        # A plan ships its parameters and FFTW's wisdom (a few KB), never its FFTW state; the
+        # receiving process plans the same algorithms from the wisdom, so it computes the same bits.
         return (_rebuild_plan, (type(self).__name__, self._params, self._filter_params, self._db_params,
-                                self._dtype.name))
+                                self._dtype.name, _core.export_wisdom()))
 
     def __repr__(self) -> str:
         parts = [f"n_fft={self._params.stft.n_fft}", f"hop_size={self._params.stft.hop_size}",
@@ -205,7 +207,7 @@ class StftPlan(_BasePlan):
         return StftResult(buffer, self._meta)
 
     def __reduce__(self) -> Any:
-        return (StftPlan, (self._params, self._dtype.name))
+        return (_rebuild_plan, ("StftPlan", self._params, None, None, self._dtype.name, _core.export_wisdom()))
 
 
 def _make_plan_class(scale: str, quantity: str) -> Type[_BasePlan]:
@@ -232,8 +234,25 @@ PLAN_CLASSES: Dict[Tuple[str, str], Type[_BasePlan]] = {
 _PLANS_BY_NAME = {cls.__name__: cls for cls in PLAN_CLASSES.values()}
 
 
-def _rebuild_plan(name: str, params: Any, filter_params: Any, db_params: Any, dtype: str) -> _BasePlan:
-    cls = _PLANS_BY_NAME[name]
+_imported_wisdom: set = set()
+
+
+def _adopt_wisdom(wisdom: Optional[bytes]) -> None:
+    """Import FFTW wisdom from another process once; later plans then use the same algorithms.
+
+    FFT plans already cached here were made without it, so the cache is dropped (engine plans that
+    hold one keep working)."""
+    if not wisdom or wisdom in _imported_wisdom:
+        return
+    _imported_wisdom.add(wisdom)
+    if _core.import_wisdom(wisdom):
+        _core.clear_fft_plan_cache()
+
+
+def _rebuild_plan(name: str, params: Any, filter_params: Any, db_params: Any, dtype: str,
+                  wisdom: Optional[bytes] = None) -> _BasePlan:
+    _adopt_wisdom(wisdom)
+    cls = StftPlan if name == "StftPlan" else _PLANS_BY_NAME[name]
     plan = cls.__new__(cls)
     plan._setup(params, filter_params, db_params, dtype)
     return plan

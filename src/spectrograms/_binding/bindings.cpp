@@ -35,6 +35,12 @@ py::dtype numpy_dtype(DType d) {
     throw internal_error("unknown dtype");
 }
 
+// Same element type (pybind11's dtype::is compares object identity, and an unpickled array's
+// dtype is a different object from numpy's canonical one).
+template <class T> bool has_dtype(const py::array &a) {
+    return a.dtype().num() == py::dtype::of<T>().num() && a.dtype().itemsize() == static_cast<py::ssize_t>(sizeof(T));
+}
+
 const char *dtype_name(DType d) {
     switch (d) {
         case DType::f32: return "float32";
@@ -59,7 +65,7 @@ template <class T> SignalView<T> signal_view(const py::array &a, std::size_t ind
     if (a.ndim() != 1)
         throw invalid_input("signal " + std::to_string(index) + " must be 1-D, got " +
                             std::to_string(a.ndim()) + " dimensions");
-    if (!a.dtype().is(py::dtype::of<T>()))
+    if (!has_dtype<T>(a))
         throw internal_error("signal dtype does not match the plan's dtype");
     const auto stride = a.strides(0);
     if (stride % static_cast<py::ssize_t>(sizeof(T)) != 0)
@@ -386,8 +392,8 @@ PYBIND11_MODULE(_core, m) {
             }
             return PyBuffer(out);
         };
-        if (spectra.dtype().is(py::dtype::of<std::complex<float>>())) return run(float{});
-        if (spectra.dtype().is(py::dtype::of<std::complex<double>>())) return run(double{});
+        if (has_dtype<std::complex<float>>(spectra)) return run(float{});
+        if (has_dtype<std::complex<double>>(spectra)) return run(double{});
         throw internal_error("istft: the Python layer must pass complex64 or complex128");
     }, py::arg("spectra"), py::arg("n_fft"), py::arg("hop_size"), py::arg("window"), py::arg("centre"),
        py::arg("length") = -1);
