@@ -265,61 +265,7 @@ BufferPtr SpectrogramPlan<T>::compute_frame(const SignalView<T> &x, std::int64_t
     return out;
 }
 
-template <class T>
-BufferPtr istft(const std::complex<T> *X, std::int64_t n_bins, std::int64_t n_frames,
-                std::int64_t bin_stride, std::int64_t frame_stride, std::int64_t n_fft,
-                std::int64_t hop, const std::vector<double> &window, bool centre, std::int64_t length) {
-    if (n_fft < 1) throw invalid_input("n_fft must be >= 1, got " + std::to_string(n_fft));
-    if (hop < 1 || hop > n_fft)
-        throw invalid_input("hop_size must be between 1 and n_fft (" + std::to_string(n_fft) + "), got " +
-                            std::to_string(hop));
-    if (n_bins != n_fft / 2 + 1)
-        throw dimension_mismatch("the STFT matrix must have n_fft/2+1 = " + std::to_string(n_fft / 2 + 1) +
-                                 " rows for n_fft = " + std::to_string(n_fft) + ", got " + std::to_string(n_bins));
-    if (n_frames < 1) throw invalid_input("the STFT matrix must have at least one frame, got 0");
-    if (static_cast<std::int64_t>(window.size()) != n_fft)
-        throw dimension_mismatch("window must have n_fft = " + std::to_string(n_fft) + " coefficients, got " +
-                                 std::to_string(window.size()));
-    const std::int64_t full = n_fft + hop * (n_frames - 1);
-    const std::int64_t start = centre ? n_fft / 2 : 0;
-    const std::int64_t natural = std::max<std::int64_t>(0, full - 2 * start);
-    const std::int64_t out_len = length >= 0 ? length : natural;
-
-    std::vector<double> acc(static_cast<std::size_t>(full), 0.0), wss(static_cast<std::size_t>(full), 0.0);
-    auto plan = get_fft_plan<T>(FftKind::c2r, n_fft);
-    const std::int64_t padded = round_up(n_fft, 64 / static_cast<std::int64_t>(sizeof(T)));
-    auto *spectrum = static_cast<std::complex<T> *>(t_spectra.get(sizeof(std::complex<T>) * (n_bins + 8)));
-    auto *frame = static_cast<T *>(t_frames.get(sizeof(T) * padded));
-    const double scale = 1.0 / static_cast<double>(n_fft);
-    for (std::int64_t f = 0; f < n_frames; ++f) {
-        for (std::int64_t k = 0; k < n_bins; ++k) spectrum[k] = X[k * bin_stride + f * frame_stride];
-        plan->c2r(spectrum, frame);
-        double *a = acc.data() + f * hop;
-        double *s = wss.data() + f * hop;
-        for (std::int64_t j = 0; j < n_fft; ++j) {
-            a[j] += static_cast<double>(frame[j]) * scale * window[j];
-            s[j] += window[j] * window[j];
-        }
-    }
-    auto out = make_buffer(dtype_of<T>::value, {out_len});
-    T *y = out->template as<T>();
-    const double tiny = std::numeric_limits<T>::min();
-    for (std::int64_t i = 0; i < out_len; ++i) {
-        const std::int64_t src = start + i;
-        double v = 0.0;
-        if (src < full) v = wss[src] > tiny ? acc[src] / wss[src] : acc[src];
-        y[i] = static_cast<T>(v);
-    }
-    return out;
-}
-
 template class SpectrogramPlan<float>;
 template class SpectrogramPlan<double>;
-template BufferPtr istft<float>(const std::complex<float> *, std::int64_t, std::int64_t, std::int64_t,
-                                std::int64_t, std::int64_t, std::int64_t, const std::vector<double> &, bool,
-                                std::int64_t);
-template BufferPtr istft<double>(const std::complex<double> *, std::int64_t, std::int64_t, std::int64_t,
-                                 std::int64_t, std::int64_t, std::int64_t, const std::vector<double> &, bool,
-                                 std::int64_t);
 
 }  // namespace spectrograms

@@ -26,6 +26,8 @@ from .compute import (
     COMPUTE_FUNCTIONS as _COMPUTE_FUNCTIONS,
     clear_fft_plan_cache,
     compute_istft,
+    compute_istft_batch,
+    griffin_lim,
     compute_stft,
     compute_stft_batch,
     fft_plan_cache_info,
@@ -78,7 +80,7 @@ __all__ = [
     # errors
     "SpectrogramError", "InvalidInputError", "AudioReadError", "DimensionMismatchError", "FFTBackendError", "InternalError",
     # functions
-    *sorted(_COMPUTE_FUNCTIONS), "compute_stft", "compute_stft_batch", "compute_istft",
+    *sorted(_COMPUTE_FUNCTIONS), "compute_stft", "compute_stft_batch", "compute_istft", "compute_istft_batch", "griffin_lim",
     "clear_fft_plan_cache", "fft_plan_cache_info",
     "get_num_threads", "set_num_threads", "num_threads", "load", "save",
     "make_hanning", "make_hamming", "make_blackman", "make_rectangular", "make_kaiser", "make_gaussian",

@@ -8,13 +8,14 @@ from typing import Any, Callable, Dict, Optional
 import numpy as np
 
 from . import _core
-from ._errors import InvalidInputError
+from ._errors import DimensionMismatchError, InvalidInputError
 from ._input import resolve_dtype
 from .params import LogParams, SpectrogramParams, StftParams, WindowType, _int_param
 from .planner import FILTER_PARAM_TYPES, PLAN_CLASSES, StftPlan, _BasePlan
-from .results import SpectrogramBatch, StftResult
+from .results import Spectrogram, SpectrogramBatch, StftResult
 
-__all__ = ["compute_stft", "compute_istft", "compute_stft_batch", "COMPUTE_FUNCTIONS"]
+__all__ = ["compute_stft", "compute_istft", "compute_istft_batch", "compute_stft_batch", "griffin_lim",
+           "COMPUTE_FUNCTIONS"]
 
 _FILTER_KEYWORD = {"mel": "mel_params"}
 
@@ -195,10 +196,10 @@ def compute_stft_batch(signals: Any, params: SpectrogramParams, dtype: Any = Non
     return _plan_for(StftPlan, params, None, None, dtype).compute_batch(signals, n_threads=n_threads, pad=pad)
 
 
-def _complex_matrix(stft_matrix: Any) -> np.ndarray:
-    if isinstance(stft_matrix, (StftResult,)):
-        return stft_matrix.data
-    if isinstance(stft_matrix, np.ndarray):
+def _complex_matrix(stft_matrix: Any, ndims: tuple = (2,), what: str = "(n_fft//2+1, n_frames)") -> np.ndarray:
+    if isinstance(stft_matrix, (StftResult, SpectrogramBatch)):
+        arr = stft_matrix.data
+    elif isinstance(stft_matrix, np.ndarray):
         arr = stft_matrix
     elif hasattr(stft_matrix, "__dlpack__"):
         from ._input import _from_dlpack
@@ -211,9 +212,31 @@ def _complex_matrix(stft_matrix: Any) -> np.ndarray:
             f"stft_matrix must be complex (complex64 or complex128), got dtype {arr.dtype}; "
             "a magnitude-only spectrogram needs phase reconstruction (e.g. Griffin-Lim) instead"
         )
-    if arr.ndim != 2:
-        raise TypeError(f"stft_matrix must be 2-D (n_fft//2+1, n_frames), got shape {arr.shape}")
+    if arr.ndim not in ndims:
+        raise TypeError(f"stft_matrix must be {' or '.join(f'{d}-D' for d in ndims)} {what}, got shape {arr.shape}")
     return arr
+
+
+def _istft_setup(X: np.ndarray, n_fft: Any, hop_size: Any, window: Any, dtype: Any, length: Any) -> Any:
+    n_fft = _int_param("n_fft", n_fft, 1)
+    hop_size = _int_param("hop_size", hop_size, 1)
+    if hop_size > n_fft:
+        raise InvalidInputError(f"hop_size must be <= n_fft ({n_fft}), got {hop_size}")
+    if isinstance(window, WindowType):
+        w = window.coefficients_for(n_fft)
+    elif isinstance(window, str) and isinstance(getattr(WindowType, window, None), WindowType):
+        w = getattr(WindowType, window).coefficients_for(n_fft)
+    else:
+        w = WindowType.custom(window).coefficients_for(n_fft)
+    if length is not None:
+        length = _int_param("length", length, 0)
+    if dtype is None:
+        target = np.complex64 if X.dtype == np.complex64 else np.complex128
+    else:
+        target = np.complex64 if resolve_dtype(dtype) == np.float32 else np.complex128
+    if X.dtype != target or not X.dtype.isnative:
+        X = X.astype(target)
+    return X, n_fft, hop_size, w.tolist(), -1 if length is None else length
 
 
 def compute_istft(stft_matrix: Any, n_fft: int, hop_size: int, window: Any = WindowType.hanning,
@@ -241,26 +264,112 @@ def compute_istft(stft_matrix: Any, n_fft: int, hop_size: int, window: Any = Win
     numpy.ndarray
         The 1-D signal.
     """
-    X = _complex_matrix(stft_matrix)
-    n_fft = _int_param("n_fft", n_fft, 1)
-    hop_size = _int_param("hop_size", hop_size, 1)
-    if hop_size > n_fft:
-        raise InvalidInputError(f"hop_size must be <= n_fft ({n_fft}), got {hop_size}")
-    if isinstance(window, WindowType):
-        w = window.coefficients_for(n_fft)
-    elif isinstance(window, str) and isinstance(getattr(WindowType, window, None), WindowType):
-        w = getattr(WindowType, window).coefficients_for(n_fft)
+    X, n_fft, hop_size, w, length_arg = _istft_setup(_complex_matrix(stft_matrix), n_fft, hop_size, window, dtype, length)
+    return _core.istft(X, n_fft, hop_size, w, bool(center), length_arg).numpy()
+
+
+def compute_istft_batch(stft_batch: Any, n_fft: int, hop_size: int, window: Any = WindowType.hanning,
+                        center: bool = True, dtype: Any = None, length: Optional[int] = None, *,
+                        n_threads: Optional[int] = None) -> np.ndarray:
+    """Inverse STFT of a batch, in the engine, items in parallel (the GIL is released once).
+
+    Parameters
+    ----------
+    stft_batch : complex array_like, SpectrogramBatch
+        ``(B, n_fft // 2 + 1, n_frames)`` or ``(B, C, n_fft // 2 + 1, n_frames)``: a numpy array, a
+        CPU complex torch tensor, anything with ``__dlpack__``, or the batch of
+        :func:`compute_stft_batch`.
+    n_fft, hop_size, window, center, dtype, length
+        As for :func:`compute_istft`; ``length`` applies to every item.
+    n_threads : int, optional
+        Engine threads (default :func:`spectrograms.get_num_threads`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(B, length)`` or ``(B, C, length)``; each item equals :func:`compute_istft` of it.
+    """
+    from .planner import resolve_threads
+
+    X = _complex_matrix(stft_batch, (3, 4), "(B, [C,] n_fft//2+1, n_frames)")
+    leading = X.shape[:-2]
+    X3 = X.reshape((-1,) + X.shape[-2:])  # a view for any batch layout numpy can flatten
+    X3, n_fft, hop_size, w, length_arg = _istft_setup(X3, n_fft, hop_size, window, dtype, length)
+    threads = resolve_threads(n_threads)
+    out = _core.istft_batch(X3, n_fft, hop_size, w, bool(center), length_arg, threads).numpy()
+    return out.reshape(leading + out.shape[-1:])
+
+
+def griffin_lim(magnitude: Any, params: SpectrogramParams, n_iter: int = 32, momentum: float = 0.99,
+                length: Optional[int] = None, *, init: Optional[str] = "random", seed: Optional[int] = None,
+                dtype: Any = None) -> np.ndarray:
+    """Signal from a magnitude spectrogram by fast Griffin-Lim, in the engine.
+
+    Alternates the iSTFT and STFT of ``params``' framing with momentum (Perraudin et al. 2013), as
+    ``librosa.griffinlim`` does.
+
+    Parameters
+    ----------
+    magnitude : array_like or Spectrogram
+        Real ``(n_fft // 2 + 1, n_frames)`` magnitudes ``|X|`` (a linear magnitude spectrogram).
+    params : SpectrogramParams
+        The framing and window the magnitudes came from.
+    n_iter : int
+        Iterations (>= 0).
+    momentum : float
+        Fast Griffin-Lim momentum (>= 0; 0 is the classic algorithm).
+    length : int, optional
+        Output length in samples (the original signal's length).
+    init : {"random", None}
+        Initial phases: uniformly random (seeded by ``seed``), or all zero (``None``).
+    seed : int, optional
+        Seed of the random initial phases.
+    dtype : {None, "float64", "float32"}
+        Compute precision (default: the magnitude's, float64 for other input).
+
+    Returns
+    -------
+    numpy.ndarray
+        The reconstructed 1-D signal.
+    """
+    from ._input import _from_dlpack
+
+    if isinstance(magnitude, (Spectrogram,)):
+        if magnitude.quantity != "magnitude" or magnitude.scale != "linear":
+            raise InvalidInputError(
+                f"griffin_lim needs a linear magnitude spectrogram, got a {magnitude.scale} {magnitude.quantity} one")
+        S = magnitude.data
+    elif hasattr(magnitude, "__dlpack__") and not isinstance(magnitude, np.ndarray):
+        S = _from_dlpack(magnitude, "magnitude")
     else:
-        w = WindowType.custom(window).coefficients_for(n_fft)
+        S = np.asarray(magnitude)
+    if S.dtype.kind != "f":
+        raise TypeError(f"magnitude must be a real floating-point array, got dtype {S.dtype}")
+    if S.ndim != 2:
+        raise TypeError(f"magnitude must be 2-D (n_fft//2+1, n_frames), got shape {S.shape}")
+    if not isinstance(params, SpectrogramParams):
+        raise TypeError(f"params must be a SpectrogramParams, got {type(params).__name__}")
+    n_bins = params.stft.n_fft // 2 + 1
+    if S.shape[0] != n_bins:
+        raise DimensionMismatchError(
+            f"magnitude must have n_fft//2+1 = {n_bins} rows for n_fft = {params.stft.n_fft}, got {S.shape[0]}")
+    n_iter = _int_param("n_iter", n_iter, 0)
+    momentum = float(momentum)
+    if not np.isfinite(momentum) or momentum < 0:
+        raise InvalidInputError(f"momentum must be finite and >= 0, got {momentum}")
     if length is not None:
         length = _int_param("length", length, 0)
-    if dtype is None:
-        target = np.complex64 if X.dtype == np.complex64 else np.complex128
+    d = resolve_dtype(dtype if dtype is not None else (S.dtype if S.dtype == np.float32 else None))
+    S = np.asarray(S, dtype=d)
+    plan = _plan_for(StftPlan, params, None, None, d.name)
+    if init == "random":
+        rng = np.random.default_rng(seed)
+        phase = np.exp(2j * np.pi * rng.random(S.shape)).astype(np.complex64 if d == np.float32 else np.complex128)
+    elif init is None:
+        phase = np.empty(0, dtype=np.complex64 if d == np.float32 else np.complex128)
     else:
-        target = np.complex64 if resolve_dtype(dtype) == np.float32 else np.complex128
-    if X.dtype != target or not X.dtype.isnative:
-        X = X.astype(target)
-    return _core.istft(X, n_fft, hop_size, w.tolist(), bool(center), -1 if length is None else length).numpy()
+        raise InvalidInputError(f"init must be 'random' or None, got {init!r}")
+    return _core.griffin_lim(plan._engine, S, n_iter, momentum, phase, -1 if length is None else length).numpy()
 
 
 def clear_fft_plan_cache() -> None:

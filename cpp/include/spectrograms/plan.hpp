@@ -108,7 +108,7 @@ template <class T> class SpectrogramPlan {
 /// Inverse STFT by weighted overlap-add (librosa.istft with the same window): each frame's
 /// irfft times the window, summed, divided by the summed squared window where that exceeds the
 /// smallest normal number; centre trimming; `length` >= 0 trims or zero-pads to that length.
-/// `spectra` is (n_fft/2+1, n_frames) read through element strides.
+/// `spectra` is (n_fft/2+1, n_frames) read through element strides. Defined in reconstruct.cpp.
 template <class T>
 BufferPtr istft(const std::complex<T> *spectra, std::int64_t n_bins, std::int64_t n_frames,
                 std::int64_t bin_stride, std::int64_t frame_stride, std::int64_t n_fft,

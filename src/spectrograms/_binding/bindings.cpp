@@ -15,6 +15,7 @@
 #include "spectrograms/fft.hpp"
 #include "spectrograms/filterbank.hpp"
 #include "spectrograms/plan.hpp"
+#include "spectrograms/reconstruct.hpp"
 #include "spectrograms/thread_pool.hpp"
 #include "spectrograms/window.hpp"
 
@@ -396,6 +397,56 @@ PYBIND11_MODULE(_core, m) {
         if (has_dtype<std::complex<double>>(spectra)) return run(double{});
         throw internal_error("istft: the Python layer must pass complex64 or complex128");
     }, py::arg("spectra"), py::arg("n_fft"), py::arg("hop_size"), py::arg("window"), py::arg("centre"),
+       py::arg("length") = -1);
+
+    m.def("istft_batch", [](py::array spectra, std::int64_t n_fft, std::int64_t hop_size, std::vector<double> window,
+                            bool centre, std::int64_t length, int n_threads) {
+        if (spectra.ndim() != 3) throw invalid_input("istft_batch needs a 3-D (B, n_bins, n_frames) complex array");
+        auto run = [&](auto tag) {
+            using T = decltype(tag);
+            const auto elem = static_cast<py::ssize_t>(sizeof(std::complex<T>));
+            for (int d = 0; d < 3; ++d)
+                if (spectra.strides(d) % elem) throw invalid_input("the STFT batch's strides are not multiples of its element size");
+            SpectraView<T> view{static_cast<const std::complex<T> *>(spectra.data()), spectra.shape(0), spectra.shape(1),
+                                spectra.shape(2), spectra.strides(0) / elem, spectra.strides(1) / elem,
+                                spectra.strides(2) / elem};
+            BufferPtr out;
+            {
+                py::gil_scoped_release release;
+                out = istft_batch<T>(view, n_fft, hop_size, window, centre, length, n_threads);
+            }
+            return PyBuffer(out);
+        };
+        if (has_dtype<std::complex<float>>(spectra)) return run(float{});
+        if (has_dtype<std::complex<double>>(spectra)) return run(double{});
+        throw internal_error("istft_batch: the Python layer must pass complex64 or complex128");
+    }, py::arg("spectra"), py::arg("n_fft"), py::arg("hop_size"), py::arg("window"), py::arg("centre"),
+       py::arg("length") = -1, py::arg("n_threads") = 1);
+
+    m.def("griffin_lim", [](const PyPlan &p, py::array magnitude, int n_iter, double momentum, py::array phase,
+                            std::int64_t length) {
+        if (magnitude.ndim() != 2) throw invalid_input("griffin_lim needs a 2-D (n_bins, n_frames) magnitude");
+        return std::visit([&](const auto &plan) {
+            using T = typename std::decay_t<decltype(*plan)>::complex_type::value_type;
+            if (!has_dtype<T>(magnitude)) throw internal_error("griffin_lim: magnitude dtype does not match the plan");
+            const auto elem = static_cast<py::ssize_t>(sizeof(T));
+            std::vector<std::complex<T>> initial;
+            if (phase.size() > 0) {
+                if (!has_dtype<std::complex<T>>(phase) || !(phase.flags() & py::array::c_style))
+                    throw internal_error("griffin_lim: initial phases must be C-contiguous complex of the plan's precision");
+                const auto *ph = static_cast<const std::complex<T> *>(phase.data());
+                initial.assign(ph, ph + phase.size());
+            }
+            BufferPtr out;
+            {
+                py::gil_scoped_release release;
+                out = griffin_lim<T>(static_cast<const T *>(magnitude.data()), magnitude.shape(0), magnitude.shape(1),
+                                     magnitude.strides(0) / elem, magnitude.strides(1) / elem, *plan, n_iter, momentum,
+                                     initial, length);
+            }
+            return PyBuffer(out);
+        }, p.plan);
+    }, py::arg("plan"), py::arg("magnitude"), py::arg("n_iter"), py::arg("momentum"), py::arg("phase"),
        py::arg("length") = -1);
 
     m.def("make_window", [](const std::string &kind, std::int64_t n, double param) {
