@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import multiprocessing as mp
 import pickle
+import sys
 import threading
 
 import numpy as np
@@ -156,8 +157,36 @@ def _child_batch(queue):
     queue.put((out.data.sum(), sg._core.pool_worker_count()))
 
 
+def test_fork_after_a_batch_in_a_clean_interpreter(tmp_path):
+    """fork() while the pool runs, in an interpreter that has not loaded JAX or torch (whose own
+    threads make fork() unsafe in the test process itself)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "fork_child.py"
+    script.write_text(
+        "import os, sys, numpy as np, spectrograms as sg\n"
+        "p = sg.SpectrogramParams(sg.StftParams(400, 160, sg.WindowType.hanning), 16000.0)\n"
+        "plan = sg.SpectrogramPlanner().mel_power_plan(p, sg.MelParams(40, 0.0, 8000.0))\n"
+        "xs = [np.random.default_rng(i).standard_normal(n) for i, n in enumerate([20000, 5000, 9000])]\n"
+        "parent = plan.compute_batch(xs, n_threads=2).data\n"
+        "assert sg._core.pool_worker_count() >= 1\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    child = plan.compute_batch(xs, n_threads=2).data\n"
+        "    ok = np.array_equal(child, parent) and sg._core.pool_worker_count() >= 1\n"
+        "    os._exit(0 if ok else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "sys.exit(os.waitstatus_to_exitcode(status))\n")
+    done = subprocess.run([sys.executable, str(script)], timeout=120, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_batches_in_child_processes(method):
+    if method == "fork" and ("jax" in sys.modules or "torch" in sys.modules):
+        pytest.skip("this process has loaded JAX or torch, whose threads make fork() unsafe; "
+                    "test_fork_after_a_batch_in_a_clean_interpreter covers fork")
     plan = sg.SpectrogramPlanner().mel_power_plan(_params(), MEL)
     expected = plan.compute_batch(_signals([20000, 5000, 9000]), n_threads=2).data.sum()  # the parent's pool runs
     assert sg._core.pool_worker_count() >= 1

@@ -310,6 +310,15 @@ class StftResult(_ArrayResult):
         """Seconds between frames, ``hop_size / sample_rate``."""
         return self.params.stft.hop_size / self.sample_rate
 
+    @property
+    def quantity(self) -> str:
+        """``"complex"``."""
+        return "complex"
+
+    def db_range(self) -> None:
+        """None: a complex STFT is not in dB."""
+        return None
+
     def norm(self) -> float:
         """Frobenius norm of the complex matrix."""
         return float(np.linalg.norm(self.data))
@@ -382,6 +391,13 @@ class SpectrogramBatch(_ArrayResult):
     def quantity(self) -> str:
         """``"complex"``, ``"power"``, ``"magnitude"`` or ``"db"``."""
         return self._meta.quantity
+
+    def db_range(self) -> Optional[Tuple[float, float]]:
+        """(min, max) in dB over the real frames of every item (padding excluded), or None."""
+        if self._meta.quantity != "db":
+            return None
+        values = self.data[np.broadcast_to(self.frame_mask()[:, None, :], self.shape)]
+        return (float(values.min()), float(values.max()))
 
     def __len__(self) -> int:
         return int(self.shape[0])
