@@ -35,7 +35,7 @@ install: system-deps venv
 install-test: system-deps venv
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q jax jaxlib
-	$(PIP) install -q ".[test,audio,plot]"
+	$(PIP) install -q ".[test,audio,plot,data,onnx,coreml,dask,ray]"
 
 demo: install
 	$(VENV)/bin/spectrograms extract --out out/demo --plot
