@@ -22,24 +22,8 @@ std::string fmt(double v) {
 
 std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m * m; }
 
-// Per-thread scratch, reused by every plan and call on that thread: no allocation per frame
-// or per call once it has grown to the largest block seen.
-struct Scratch {
-    void *ptr = nullptr;
-    std::size_t bytes = 0;
-    ~Scratch() { aligned_free(ptr); }
-    void *get(std::size_t need) {
-        if (need > bytes) {
-            aligned_free(ptr);
-            ptr = nullptr;
-            bytes = 0;
-            ptr = aligned_malloc(need);
-            bytes = need;
-        }
-        return ptr;
-    }
-};
-thread_local Scratch t_frames, t_spectra, t_tile;
+// Per-thread scratch, reused by every plan and call on that thread.
+thread_local ScratchArray t_frames, t_spectra, t_tile;
 
 }  // namespace
 

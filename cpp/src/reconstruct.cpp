@@ -17,25 +17,7 @@ namespace {
 std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m * m; }
 
 // Per-thread scratch for one frame's spectrum and samples.
-struct FrameScratch {
-    void *spectrum = nullptr, *frame = nullptr;
-    std::size_t spectrum_bytes = 0, frame_bytes = 0;
-    ~FrameScratch() {
-        aligned_free(spectrum);
-        aligned_free(frame);
-    }
-    static void *grow(void *&p, std::size_t &have, std::size_t need) {
-        if (need > have) {
-            aligned_free(p);
-            p = nullptr;
-            have = 0;
-            p = aligned_malloc(need);
-            have = need;
-        }
-        return p;
-    }
-};
-thread_local FrameScratch t_scratch;
+thread_local ScratchArray t_spectrum, t_frame;
 
 void check_istft_args(std::int64_t n_bins, std::int64_t n_frames, std::int64_t n_fft, std::int64_t hop,
                       const std::vector<double> &window) {
@@ -82,10 +64,8 @@ struct OverlapAdd {
     void run(const std::complex<T> *X, std::int64_t bin_stride, std::int64_t frame_stride, const FftPlan<T> &c2r,
              std::vector<double> &acc, T *out) const {
         acc.assign(static_cast<std::size_t>(full), 0.0);
-        auto *spectrum = static_cast<std::complex<T> *>(
-            FrameScratch::grow(t_scratch.spectrum, t_scratch.spectrum_bytes, sizeof(std::complex<T>) * (n_bins + 8)));
-        auto *frame = static_cast<T *>(FrameScratch::grow(
-            t_scratch.frame, t_scratch.frame_bytes, sizeof(T) * round_up(n_fft, 64 / static_cast<std::int64_t>(sizeof(T)))));
+        auto *spectrum = static_cast<std::complex<T> *>(t_spectrum.get(sizeof(std::complex<T>) * (n_bins + 8)));
+        auto *frame = static_cast<T *>(t_frame.get(sizeof(T) * round_up(n_fft, 64 / static_cast<std::int64_t>(sizeof(T)))));
         for (std::int64_t f = 0; f < n_frames; ++f) {
             const std::complex<T> *column = X + f * frame_stride;
             for (std::int64_t k = 0; k < n_bins; ++k) spectrum[k] = column[k * bin_stride];

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, Optional, Tuple, Union
 import numpy as np
 
 from ._errors import AudioReadError, InvalidInputError
+from .params import _float_param
 
 __all__ = ["load", "save", "example_path", "example_audio", "RESAMPLE_QUALITIES"]
 
@@ -81,17 +82,8 @@ def _read_error(name: str, reason: str) -> AudioReadError:
     return err
 
 
-def _check_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise InvalidInputError(f"{name} must be finite, got {value}")
-    return value
-
-
 def _check_rate(name: str, value: Any) -> Union[int, float]:
-    rate = _check_float(name, value)
+    rate = _float_param(name, value)
     if rate <= 0:
         raise InvalidInputError(f"{name} must be > 0 (in Hz), got {value!r}")
     return int(rate) if rate == int(rate) else rate
@@ -238,11 +230,11 @@ def load(
     ((32000,), 16000)
     """
     out_dtype = _float_dtype(dtype)
-    offset = _check_float("offset", offset)
+    offset = _float_param("offset", offset)
     if offset < 0:
         raise InvalidInputError(f"offset must be >= 0 seconds, got {offset}")
     if duration is not None:
-        duration = _check_float("duration", duration)
+        duration = _float_param("duration", duration)
         if duration <= 0:
             raise InvalidInputError(f"duration must be > 0 seconds (or None for the rest of the file), got {duration}")
     target_rate = None if sample_rate is None else _check_rate("sample_rate", sample_rate)

@@ -62,4 +62,29 @@ BufferPtr copy_buffer(const Buffer &source);
 void *aligned_malloc(std::size_t bytes);
 void aligned_free(void *ptr) noexcept;
 
+/// Aligned scratch memory that grows to the largest size asked for and is then reused: kept
+/// thread_local by its users, so work on a thread allocates nothing once warm.
+class ScratchArray {
+  public:
+    ScratchArray() = default;
+    ScratchArray(const ScratchArray &) = delete;
+    ScratchArray &operator=(const ScratchArray &) = delete;
+    ~ScratchArray() { aligned_free(ptr_); }
+    /// At least `bytes` of 64-byte-aligned memory (contents unspecified).
+    void *get(std::size_t bytes) {
+        if (bytes > size_) {
+            aligned_free(ptr_);
+            ptr_ = nullptr;
+            size_ = 0;
+            ptr_ = aligned_malloc(bytes);
+            size_ = bytes;
+        }
+        return ptr_;
+    }
+
+  private:
+    void *ptr_ = nullptr;
+    std::size_t size_ = 0;
+};
+
 }  // namespace spectrograms
