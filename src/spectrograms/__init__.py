@@ -12,7 +12,7 @@ import os as _os
 if _os.environ.get("SPECTROGRAMS_DEV_BUILD"):
     __path__.append(_os.path.abspath(_os.environ["SPECTROGRAMS_DEV_BUILD"]))  # noqa: F821
 
-from . import _core  # noqa: E402
+from . import _core as _core  # noqa: E402  (explicit re-export for type checkers)
 from ._errors import (
     AudioReadError,
     DimensionMismatchError,

@@ -24,7 +24,7 @@ def resolve_dtype(dtype: Any) -> np.dtype:
     if isinstance(dtype, str) or dtype is None:
         key = dtype.lower() if isinstance(dtype, str) else None
         if key in _DTYPE_NAMES:
-            return _DTYPE_NAMES[key]
+            return np.dtype(_DTYPE_NAMES[key])
     else:
         try:
             d = np.dtype(dtype)

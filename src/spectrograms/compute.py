@@ -21,7 +21,7 @@ _FILTER_KEYWORD = {"mel": "mel_params"}
 
 
 @functools.lru_cache(maxsize=128)
-def _cached_plan(cls: type, params: Any, filter_params: Any, db_params: Any, dtype: str) -> _BasePlan:
+def _cached_plan(cls: Any, params: Any, filter_params: Any, db_params: Any, dtype: str) -> _BasePlan:
     if cls is StftPlan:
         return StftPlan(params, dtype)
     if FILTER_PARAM_TYPES[cls._scale] is None:
@@ -29,7 +29,7 @@ def _cached_plan(cls: type, params: Any, filter_params: Any, db_params: Any, dty
     return cls(params, filter_params, db_params, dtype)
 
 
-def _plan_for(cls: type, params: Any, filter_params: Any, db_params: Any, dtype: Any) -> _BasePlan:
+def _plan_for(cls: Any, params: Any, filter_params: Any, db_params: Any, dtype: Any) -> _BasePlan:
     if not isinstance(params, SpectrogramParams):
         raise TypeError(f"params must be a SpectrogramParams, got {type(params).__name__}")
     if db_params is not None and not isinstance(db_params, LogParams):

@@ -13,7 +13,7 @@ from . import _core
 from ._errors import InvalidInputError
 from ._input import as_signal, resolve_dtype
 from ._threads import _check, get_num_threads
-from .params import LogParams, MelParams, SpectrogramParams
+from .params import LogParams, MelNorm, MelParams, SpectrogramParams
 from .results import SpectrogramBatch, Spectrogram, StftResult, _PlanMeta
 
 __all__ = ["SpectrogramPlanner", "PLAN_CLASSES"]
@@ -90,7 +90,7 @@ class _BasePlan:
         if isinstance(filter_params, MelParams):
             mel = dict(n_mels=filter_params.n_mels, f_min=filter_params.f_min,
                        f_max=filter_params.resolved_f_max(params.sample_rate),
-                       mel_norm=filter_params.norm.value, htk=filter_params.htk)
+                       mel_norm=MelNorm.parse(filter_params.norm).value, htk=filter_params.htk)
         self._engine = _core.Plan(
             self._dtype.name, stft.n_fft, stft.hop_size, stft.centre, stft.window.coefficients_for(stft.n_fft),
             params.sample_rate, self._scale, self._quantity,

@@ -115,6 +115,13 @@ class _ArrayResult(_DLPackMixin):
         """Element dtype of :attr:`data`."""
         return np.dtype(self._buffer.dtype)
 
+    if TYPE_CHECKING:  # attached at run time by `import spectrograms.torch` / `import spectrograms.jax`
+        def to_torch(self, device: Any = "cpu", with_metadata: bool = False, dtype: Any = None) -> Any:
+            """A torch tensor sharing this memory on the CPU (see :mod:`spectrograms.torch`)."""
+
+        def to_jax(self, device: Any = "cpu", with_metadata: bool = False, dtype: Any = None) -> Any:
+            """A JAX array sharing this memory on the CPU (see :mod:`spectrograms.jax`)."""
+
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
         data = self.data
         if dtype is not None and np.dtype(dtype) != data.dtype:
