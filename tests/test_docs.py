@@ -19,7 +19,7 @@ def test_docs_exist():
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
 def test_page_runs(page, tmp_path, monkeypatch):
     text = page.read_text()
-    for module in ("torch", "jax", "matplotlib", "soundfile", "onnx", "onnxruntime", "dask", "ray", "flax", "optax"):
+    for module in ("torch", "jax", "matplotlib", "soundfile", "onnx", "onnxruntime", "onnxscript", "dask", "ray", "flax", "optax"):
         if re.search(rf"^\s*(import|from) {module}\b", text, re.M):
             pytest.importorskip(module)
     monkeypatch.chdir(tmp_path)  # pages may write files

@@ -390,3 +390,10 @@ _to_torch_method.__doc__ = (to_torch.__doc__ or "").replace(
 
 # Attached to the common base class, so every result type (including ones added later) has it.
 setattr(_ArrayResult, "to_torch", _to_torch_method)
+
+# The exportable front-end layers (torch operators only; see docs/exportable-layers.md). Inside
+# this module `Spectrogram` is the layer; the result class stays `spectrograms.Spectrogram`.
+from ._layers import MFCC, LogMelSpectrogram, MelSpectrogram, Spectrogram  # noqa: E402
+from .export import export_coreml, export_onnx  # noqa: E402
+
+__all__ += ["Spectrogram", "MelSpectrogram", "LogMelSpectrogram", "MFCC", "export_onnx", "export_coreml"]
