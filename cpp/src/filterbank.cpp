@@ -102,4 +102,62 @@ SparseFilterbank mel_filterbank(double sample_rate, std::int64_t n_fft, std::int
     return fb;
 }
 
+namespace {
+double bin_frequency(std::int64_t k, double sample_rate, std::int64_t n_fft) {
+    return static_cast<double>(k) * sample_rate / static_cast<double>(n_fft);
+}
+}  // namespace
+
+SparseFilterbank erb_filterbank(double sample_rate, std::int64_t n_fft, std::int64_t n_filters,
+                                double f_min, double f_max) {
+    if (n_filters < 2) throw invalid_input("n_filters must be >= 2, got " + std::to_string(n_filters));
+    const std::int64_t n_bins = n_fft / 2 + 1;
+    SparseFilterbank fb;
+    fb.n_fft_bins = n_bins;
+    std::vector<double> row(static_cast<std::size_t>(n_bins));
+    const double step = (f_max - f_min) / static_cast<double>(n_filters - 1);
+    for (std::int64_t m = 0; m < n_filters; ++m) {
+        const double fc = m == n_filters - 1 ? f_max : f_min + static_cast<double>(m) * step;
+        const double b = 1.019 * 24.7 * (4.37 * fc / 1000.0 + 1.0);
+        double peak = 0.0;
+        for (std::int64_t k = 0; k < n_bins; ++k) {
+            const double u = (bin_frequency(k, sample_rate, n_fft) - fc) / b;
+            const double r = 1.0 + u * u;
+            row[k] = 1.0 / ((r * r) * (r * r));
+            peak = std::max(peak, row[k]);
+        }
+        // The response falls monotonically away from fc, so the kept weights are one run.
+        for (double &v : row)
+            if (v < erb_relative_floor * peak) v = 0.0;
+        fb.add_dense_row(row, fc);
+    }
+    return fb;
+}
+
+SparseFilterbank loghz_filterbank(double sample_rate, std::int64_t n_fft, std::int64_t n_bins_out,
+                                  double f_min, double f_max) {
+    if (n_bins_out < 1) throw invalid_input("n_bins must be >= 1, got " + std::to_string(n_bins_out));
+    const std::int64_t n_bins = n_fft / 2 + 1;
+    SparseFilterbank fb;
+    fb.n_fft_bins = n_bins;
+    std::vector<double> row(static_cast<std::size_t>(n_bins), 0.0);
+    const double log_ratio = std::log(f_max / f_min);
+    for (std::int64_t i = 0; i < n_bins_out; ++i) {
+        // np.geomspace: the end points exactly, the inner points f_min (f_max/f_min)^(i/(n-1)).
+        double f = f_min;
+        if (i == n_bins_out - 1 && n_bins_out > 1) f = f_max;
+        else if (i > 0) f = f_min * std::exp(log_ratio * static_cast<double>(i) / static_cast<double>(n_bins_out - 1));
+        // Position in FFT bins; past the last bin (odd n_fft, f near Nyquist) the last bin is used.
+        const double position = std::min(f * static_cast<double>(n_fft) / sample_rate,
+                                         static_cast<double>(n_bins - 1));
+        const auto k0 = static_cast<std::int64_t>(std::floor(position));
+        const double frac = position - static_cast<double>(k0);
+        std::fill(row.begin(), row.end(), 0.0);
+        row[k0] = 1.0 - frac;
+        if (k0 + 1 < n_bins) row[k0 + 1] = frac;
+        fb.add_dense_row(row, f);
+    }
+    return fb;
+}
+
 }  // namespace spectrograms

@@ -59,17 +59,27 @@ void validate(const PlanConfig &c) {
     if (!(std::isfinite(c.sample_rate) && c.sample_rate > 0))
         throw invalid_input("sample_rate must be finite and > 0, got " + fmt(c.sample_rate));
     if (!std::isfinite(c.floor_db)) throw invalid_input("floor_db must be finite, got " + fmt(c.floor_db));
-    if (c.scale == Scale::mel) {
-        const auto &m = c.mel;
+    // Band edges of a filterbank: 0 <= f_min (0 < f_min where `positive`) < f_max <= Nyquist.
+    auto check_edges = [&](double f_min, double f_max, bool positive) {
         const double nyquist = c.sample_rate / 2;
-        if (m.n_mels < 1) throw invalid_input("n_mels must be >= 1, got " + std::to_string(m.n_mels));
-        if (!(std::isfinite(m.f_min) && m.f_min >= 0))
-            throw invalid_input("f_min must be finite and >= 0, got " + fmt(m.f_min));
-        if (!(std::isfinite(m.f_max) && m.f_max > m.f_min))
-            throw invalid_input("f_max must be finite and > f_min (" + fmt(m.f_min) + "), got " + fmt(m.f_max));
-        if (m.f_max > nyquist)
+        if (!(std::isfinite(f_min) && (positive ? f_min > 0 : f_min >= 0)))
+            throw invalid_input(std::string("f_min must be finite and ") + (positive ? "> 0" : ">= 0") +
+                                ", got " + fmt(f_min));
+        if (!(std::isfinite(f_max) && f_max > f_min))
+            throw invalid_input("f_max must be finite and > f_min (" + fmt(f_min) + "), got " + fmt(f_max));
+        if (f_max > nyquist)
             throw invalid_input("f_max must be <= the Nyquist frequency sample_rate/2 = " + fmt(nyquist) +
-                                " Hz, got " + fmt(m.f_max));
+                                " Hz, got " + fmt(f_max));
+    };
+    if (c.scale == Scale::mel) {
+        if (c.mel.n_mels < 1) throw invalid_input("n_mels must be >= 1, got " + std::to_string(c.mel.n_mels));
+        check_edges(c.mel.f_min, c.mel.f_max, false);
+    } else if (c.scale == Scale::erb) {
+        if (c.erb.n_bands < 2) throw invalid_input("n_filters must be >= 2, got " + std::to_string(c.erb.n_bands));
+        check_edges(c.erb.f_min, c.erb.f_max, false);
+    } else if (c.scale == Scale::loghz) {
+        if (c.loghz.n_bands < 1) throw invalid_input("n_bins must be >= 1, got " + std::to_string(c.loghz.n_bands));
+        check_edges(c.loghz.f_min, c.loghz.f_max, true);
     }
     if (c.quantity == Quantity::complex && c.scale != Scale::linear)
         throw invalid_input("a complex output exists only on the linear scale");
@@ -86,13 +96,27 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
     floor_power_ = static_cast<T>(std::pow(10.0, config_.floor_db / 10.0));
     window_.assign(s.window.begin(), s.window.end());
     fft_ = get_fft_plan<T>(FftKind::r2c, s.n_fft);
-    if (config_.scale == Scale::mel) {
-        const auto &m = config_.mel;
-        filterbank_ = mel_filterbank(config_.sample_rate, s.n_fft, m.n_mels, m.f_min, m.f_max, m.norm, m.htk);
+    const double sr = config_.sample_rate;
+    switch (config_.scale) {
+        case Scale::linear: break;
+        case Scale::mel: {
+            const auto &m = config_.mel;
+            filterbank_ = mel_filterbank(sr, s.n_fft, m.n_mels, m.f_min, m.f_max, m.norm, m.htk);
+            break;
+        }
+        case Scale::erb:
+            filterbank_ = erb_filterbank(sr, s.n_fft, config_.erb.n_bands, config_.erb.f_min, config_.erb.f_max);
+            break;
+        case Scale::loghz:
+            filterbank_ = loghz_filterbank(sr, s.n_fft, config_.loghz.n_bands, config_.loghz.f_min,
+                                           config_.loghz.f_max);
+            break;
+    }
+    if (config_.scale == Scale::linear) {
+        n_bins_ = n_fft_bins_;
+    } else {
         band_weights_.assign(filterbank_.weights.begin(), filterbank_.weights.end());
         n_bins_ = filterbank_.n_bands;
-    } else {
-        n_bins_ = n_fft_bins_;
     }
 }
 

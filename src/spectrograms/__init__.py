@@ -30,7 +30,7 @@ from .compute import (
     compute_stft_batch,
     fft_plan_cache_info,
 )
-from .params import LogParams, MelNorm, MelParams, SpectrogramParams, StftParams, WindowType
+from .params import ErbParams, LogHzParams, LogParams, MelNorm, MelParams, SpectrogramParams, StftParams, WindowType
 from .planner import PLAN_CLASSES as _PLAN_CLASSES
 from .planner import SpectrogramPlanner, StftPlan
 from .results import (
@@ -66,6 +66,7 @@ __all__ = [
     "__version__",
     # parameters
     "WindowType", "StftParams", "SpectrogramParams", "LogParams", "MelParams", "MelNorm",
+    "ErbParams", "LogHzParams",
     # planning
     "SpectrogramPlanner", "StftPlan", *sorted(cls.__name__ for cls in _PLAN_CLASSES.values()),
     # results

@@ -16,7 +16,7 @@ from .results import SpectrogramBatch, StftResult
 
 __all__ = ["compute_stft", "compute_istft", "compute_stft_batch", "COMPUTE_FUNCTIONS"]
 
-_FILTER_KEYWORD = {"mel": "mel_params"}
+_FILTER_KEYWORD = {"mel": "mel_params", "erb": "erb_params", "loghz": "loghz_params"}
 
 
 @functools.lru_cache(maxsize=128)

@@ -6,7 +6,7 @@ import enum
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional, Union
+from typing import Any, ClassVar, Optional, Tuple, Union
 
 import numpy as np
 
@@ -20,6 +20,8 @@ __all__ = [
     "LogParams",
     "MelNorm",
     "MelParams",
+    "ErbParams",
+    "LogHzParams",
 ]
 
 
@@ -367,3 +369,90 @@ class MelParams:
         if f_max <= self.f_min:
             raise InvalidInputError(f"f_max ({f_max:g}) must be > f_min ({self.f_min:g})")
         return f_max
+
+    def _engine_kwargs(self, sample_rate: float) -> dict:
+        return dict(n_mels=self.n_mels, f_min=self.f_min, f_max=self.resolved_f_max(sample_rate),
+                    mel_norm=self.norm.value, htk=self.htk)
+
+
+def _band_edges(f_min: Any, f_max: Any, positive: bool) -> Tuple[float, float]:
+    """Checked (f_min, f_max): finite, ``0 <= f_min`` (``0 < f_min`` if positive), ``f_min < f_max``."""
+    lo = _float_param("f_min", f_min)
+    if lo < 0 or (positive and lo == 0):
+        raise InvalidInputError(f"f_min must be {'> 0' if positive else '>= 0'}, got {lo}")
+    hi = _float_param("f_max", f_max)
+    if hi <= lo:
+        raise InvalidInputError(f"f_max must be > f_min ({lo}), got {hi}")
+    return lo, hi
+
+
+def _check_nyquist(f_max: float, sample_rate: float) -> None:
+    nyquist = sample_rate / 2
+    if f_max > nyquist:
+        raise InvalidInputError(
+            f"f_max must be <= the Nyquist frequency sample_rate/2 = {nyquist:g} Hz, got {f_max:g}"
+        )
+
+
+@dataclass(frozen=True)
+class ErbParams:
+    """ERB (equivalent rectangular bandwidth) filterbank parameters.
+
+    Band ``m`` is centred at ``fc = linspace(f_min, f_max, n_filters)[m]`` with bandwidth
+    ``b = 1.019 * 24.7 * (4.37 fc / 1000 + 1)`` and power response ``|1 + j (f - fc) / b|^-8``
+    (a 4th-order gammatone's magnitude squared), applied to the power spectrum without
+    normalisation. Weights below ``1e-10`` of a band's peak are dropped.
+
+    Parameters
+    ----------
+    n_filters : int
+        Number of bands, >= 2.
+    f_min, f_max : float
+        Centre frequencies of the first and last band in Hz, ``0 <= f_min < f_max``; ``f_max``
+        must not exceed the Nyquist frequency (checked when combined with a sample rate).
+    """
+
+    n_filters: int
+    f_min: float
+    f_max: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_filters", _int_param("n_filters", self.n_filters, 2))
+        lo, hi = _band_edges(self.f_min, self.f_max, positive=False)
+        object.__setattr__(self, "f_min", lo)
+        object.__setattr__(self, "f_max", hi)
+
+    def _engine_kwargs(self, sample_rate: float) -> dict:
+        _check_nyquist(self.f_max, sample_rate)
+        return dict(n_bands=self.n_filters, f_min=self.f_min, f_max=self.f_max)
+
+
+@dataclass(frozen=True)
+class LogHzParams:
+    """Logarithmic-frequency parameters.
+
+    ``n_bins`` frequencies ``np.geomspace(f_min, f_max, n_bins)``; each output row linearly
+    interpolates the power spectrum between the two FFT bins around its frequency.
+
+    Parameters
+    ----------
+    n_bins : int
+        Number of rows, >= 1.
+    f_min, f_max : float
+        First and last frequency in Hz, ``0 < f_min < f_max``; ``f_max`` must not exceed the
+        Nyquist frequency (checked when combined with a sample rate).
+    """
+
+    n_bins: int
+    f_min: float
+    f_max: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_bins", _int_param("n_bins", self.n_bins, 1))
+        lo, hi = _band_edges(self.f_min, self.f_max, positive=True)
+        object.__setattr__(self, "f_min", lo)
+        object.__setattr__(self, "f_max", hi)
+
+    def _engine_kwargs(self, sample_rate: float) -> dict:
+        _check_nyquist(self.f_max, sample_rate)
+        return dict(n_bands=self.n_bins, f_min=self.f_min, f_max=self.f_max)

@@ -13,14 +13,15 @@ from . import _core
 from ._errors import InvalidInputError
 from ._input import as_signal, resolve_dtype
 from ._threads import _check, get_num_threads
-from .params import LogParams, MelParams, SpectrogramParams
+from .params import ErbParams, LogHzParams, LogParams, MelParams, SpectrogramParams
 from .results import SpectrogramBatch, Spectrogram, StftResult, _PlanMeta
 
 __all__ = ["SpectrogramPlanner", "PLAN_CLASSES"]
 
-SCALES = ("linear", "mel")
+SCALES = ("linear", "mel", "erb", "loghz")
 QUANTITIES = ("power", "magnitude", "db")
-FILTER_PARAM_TYPES: Dict[str, Optional[type]] = {"linear": None, "mel": MelParams}
+FILTER_PARAM_TYPES: Dict[str, Optional[type]] = {"linear": None, "mel": MelParams, "erb": ErbParams,
+                                                 "loghz": LogHzParams}
 
 
 def batch_signals(signals: Any, dtype: np.dtype) -> List[np.ndarray]:
@@ -86,15 +87,13 @@ class _BasePlan:
         self._db_params = db_params
         self._dtype = resolve_dtype(dtype)
         stft = params.stft
-        mel: Dict[str, Any] = {}
-        if isinstance(filter_params, MelParams):
-            mel = dict(n_mels=filter_params.n_mels, f_min=filter_params.f_min,
-                       f_max=filter_params.resolved_f_max(params.sample_rate),
-                       mel_norm=filter_params.norm.value, htk=filter_params.htk)
+        filterbank: Dict[str, Any] = {}
+        if filter_params is not None:
+            filterbank = filter_params._engine_kwargs(params.sample_rate)
         self._engine = _core.Plan(
             self._dtype.name, stft.n_fft, stft.hop_size, stft.centre, stft.window.coefficients_for(stft.n_fft),
             params.sample_rate, self._scale, self._quantity,
-            db_params.floor_db if db_params is not None else -80.0, **mel,
+            db_params.floor_db if db_params is not None else -80.0, **filterbank,
         )
         self._meta = _PlanMeta(params, self._scale, self._quantity, filter_params, db_params,
                                self._engine.frequencies())
@@ -242,8 +241,8 @@ def _rebuild_plan(name: str, params: Any, filter_params: Any, db_params: Any, dt
 class SpectrogramPlanner:
     """Makes plans: ``planner.mel_db_plan(params, mel_params, db_params, dtype=None)`` and so on.
 
-    Every ``{scale}_{quantity}_plan`` method exists for scales ``linear`` and ``mel`` and
-    quantities ``power``, ``magnitude`` and ``db``. Plans are independent of the planner.
+    Every ``{scale}_{quantity}_plan`` method exists for scales ``linear``, ``mel``, ``erb`` and
+    ``loghz`` and quantities ``power``, ``magnitude`` and ``db``. Plans are independent of the planner.
     """
 
     def stft_plan(self, params: SpectrogramParams, dtype: Any = None) -> StftPlan:

@@ -33,4 +33,20 @@ double mel_to_hz(double mel, bool htk) noexcept;
 SparseFilterbank mel_filterbank(double sample_rate, std::int64_t n_fft, std::int64_t n_mels,
                                 double f_min, double f_max, MelNorm norm, bool htk);
 
+/// Weights of an ERB band below this fraction of the band's peak are dropped (the response is
+/// never exactly zero; this keeps the low bands sparse and changes outputs by < 1e-9 relative).
+inline constexpr double erb_relative_floor = 1e-10;
+
+/// ERB filterbank: centres linspace(f_min, f_max, n_filters) in Hz, bandwidth
+/// b = 1.019 * 24.7 * (4.37 fc / 1000 + 1), power response |1 + j (f - fc) / b|^-8 at each FFT
+/// bin frequency f = k sr / n_fft, no normalisation; applied to power.
+SparseFilterbank erb_filterbank(double sample_rate, std::int64_t n_fft, std::int64_t n_filters,
+                                double f_min, double f_max);
+
+/// Log-frequency filterbank: n_bins geometric frequencies from f_min to f_max inclusive; each
+/// band linearly interpolates the power spectrum between the two FFT bins around its frequency
+/// (a 2-tap filter). Centres are those frequencies.
+SparseFilterbank loghz_filterbank(double sample_rate, std::int64_t n_fft, std::int64_t n_bins,
+                                  double f_min, double f_max);
+
 }  // namespace spectrograms

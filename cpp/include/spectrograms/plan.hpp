@@ -13,7 +13,8 @@
 
 namespace spectrograms {
 
-enum class Scale : std::uint8_t { linear, mel };
+/// Rows of the output: FFT bins, or bands of a filterbank applied to power (mel, ERB, log-Hz).
+enum class Scale : std::uint8_t { linear, mel, erb, loghz };
 /// What each output cell holds: the complex STFT, |X|^2, |X| (on filterbank scales
 /// sqrt(filterbank @ |X|^2)), or 10 log10(max(power, 10^(floor_db/10))).
 enum class Quantity : std::uint8_t { complex, power, magnitude, db };
@@ -33,6 +34,13 @@ struct MelConfig {
     bool htk = false;
 };
 
+/// ERB filters (n_bands = n_filters) or log-Hz bins (n_bands = n_bins) between f_min and f_max.
+struct BandConfig {
+    std::int64_t n_bands = 0;
+    double f_min = 0.0;
+    double f_max = 0.0;
+};
+
 struct PlanConfig {
     StftConfig stft;
     double sample_rate = 16000.0;
@@ -40,6 +48,8 @@ struct PlanConfig {
     Quantity quantity = Quantity::power;
     double floor_db = -80.0;
     MelConfig mel;
+    BandConfig erb;
+    BandConfig loghz;
 };
 
 /// Throws invalid_input (or dimension_mismatch for a window of the wrong length) with a message
@@ -56,7 +66,7 @@ template <class T> class SpectrogramPlan {
     explicit SpectrogramPlan(PlanConfig config);
 
     const PlanConfig &config() const noexcept { return config_; }
-    /// Rows of the output: n_fft/2+1 on the linear scale, n_mels on mel.
+    /// Rows of the output: n_fft/2+1 on the linear scale, else the number of bands.
     std::int64_t n_bins() const noexcept { return n_bins_; }
     std::int64_t n_frames(std::int64_t signal_length) const noexcept {
         return n_frames_for(signal_length, config_.stft.n_fft, config_.stft.hop_size,

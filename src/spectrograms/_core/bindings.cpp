@@ -189,7 +189,9 @@ struct PyPlan {
 Scale scale_from_name(const std::string &s) {
     if (s == "linear") return Scale::linear;
     if (s == "mel") return Scale::mel;
-    throw invalid_input("scale must be 'linear' or 'mel'; got '" + s + "'");
+    if (s == "erb") return Scale::erb;
+    if (s == "loghz") return Scale::loghz;
+    throw invalid_input("scale must be 'linear', 'mel', 'erb' or 'loghz'; got '" + s + "'");
 }
 
 Quantity quantity_from_name(const std::string &s) {
@@ -302,7 +304,7 @@ PYBIND11_MODULE(_core, m) {
         .def(py::init([](const std::string &dtype, std::int64_t n_fft, std::int64_t hop_size, bool centre,
                          std::vector<double> window, double sample_rate, const std::string &scale,
                          const std::string &quantity, double floor_db, std::int64_t n_mels, double f_min,
-                         double f_max, const std::string &mel_norm, bool htk) {
+                         double f_max, const std::string &mel_norm, bool htk, std::int64_t n_bands) {
                  PlanConfig c;
                  c.stft = {n_fft, hop_size, centre, std::move(window)};
                  c.sample_rate = sample_rate;
@@ -310,6 +312,7 @@ PYBIND11_MODULE(_core, m) {
                  c.quantity = quantity_from_name(quantity);
                  c.floor_db = floor_db;
                  c.mel = {n_mels, f_min, f_max, mel_norm_from_string(mel_norm), htk};
+                 c.erb = c.loghz = {n_bands, f_min, f_max};
                  PyPlan p;
                  py::gil_scoped_release release;  // FFTW planning can take a while
                  if (dtype == "float32") {
@@ -326,7 +329,7 @@ PYBIND11_MODULE(_core, m) {
              py::arg("dtype"), py::arg("n_fft"), py::arg("hop_size"), py::arg("centre"), py::arg("window"),
              py::arg("sample_rate"), py::arg("scale"), py::arg("quantity"), py::arg("floor_db") = -80.0,
              py::arg("n_mels") = 0, py::arg("f_min") = 0.0, py::arg("f_max") = 0.0, py::arg("mel_norm") = "none",
-             py::arg("htk") = false)
+             py::arg("htk") = false, py::arg("n_bands") = 0)
         .def_property_readonly("n_bins", [](const PyPlan &p) { return std::visit([](auto &q) { return q->n_bins(); }, p.plan); })
         .def_property_readonly("input_dtype", [](const PyPlan &p) { return std::string(dtype_name(p.input_dtype)); })
         .def_property_readonly("output_dtype", [](const PyPlan &p) {
