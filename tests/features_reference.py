@@ -99,7 +99,7 @@ def cqt(x: np.ndarray, sr: float, n_fft: int, hop: int, bins_per_octave: int, n_
 def mel_slaney_none(sr: float, n_fft: int, n_mels: int) -> np.ndarray:
     import librosa
 
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=False, norm=None)
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, htk=False, norm=None, dtype=np.float64)
 
 
 def mfcc(x: np.ndarray, sr: float, n_fft: int, hop: int, window: np.ndarray, n_mels: int, n_mfcc: int = 13,

@@ -54,3 +54,49 @@ def test_filter_params_of_the_wrong_type():
         sg.compute_loghz_power_spectrogram(X, PARAMS)
     with pytest.raises(TypeError, match="pass either filter_params or erb_params"):
         sg.compute_erb_power_spectrogram(X, PARAMS, sg.ErbParams(8, 0, 8000), erb_params=sg.ErbParams(8, 0, 8000))
+
+
+@pytest.mark.parametrize("kwargs,exc,match", [
+    (dict(tuning=0.0), ValueError, "tuning must be > 0"),
+    (dict(tuning=math.nan), ValueError, "tuning must be finite"),
+    (dict(f_min=-5.0), ValueError, "f_min must be >= 0"),
+    (dict(f_min=500.0, f_max=100.0), ValueError, "f_max must be > f_min"),
+    (dict(f_max=math.inf), ValueError, "f_max must be finite"),
+    (dict(norm="l3"), ValueError, "chroma norm must be None, 'l2', 'l1', 'max' or 'none'"),
+])
+def test_chroma_params_rejects(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        sg.ChromaParams(**kwargs)
+
+
+def test_chroma_range_without_bins_and_bad_stft_params():
+    with pytest.raises(sg.InvalidInputError, match="no FFT bin lies between f_min"):
+        sg.compute_chromagram(X, sg.StftParams(64, 16), SR, sg.ChromaParams(f_min=440.0, f_max=441.0))
+    with pytest.raises(TypeError, match="stft_params must be a StftParams, got SpectrogramParams"):
+        sg.compute_chromagram(X, PARAMS, SR, sg.ChromaParams())
+    with pytest.raises(TypeError, match="chroma_params must be a ChromaParams"):
+        sg.compute_chromagram(X, PARAMS.stft, SR, sg.MelParams(12))
+    with pytest.raises(ValueError, match="sample_rate must be finite"):
+        sg.compute_chromagram(X, PARAMS.stft, math.nan)
+
+
+@pytest.mark.parametrize("kwargs,exc,match", [
+    (dict(n_mfcc=0), ValueError, "n_mfcc must be >= 1"),
+    (dict(n_mfcc=13.0), TypeError, "n_mfcc must be an integer"),
+    (dict(dct_norm="forward"), ValueError, "dct_norm must be None or 'ortho'"),
+    (dict(lifter=-1.0), ValueError, "lifter must be >= 0"),
+    (dict(lifter=math.inf), ValueError, "lifter must be finite"),
+    (dict(log="ln"), ValueError, "log must be 'db' or 'librosa'"),
+    (dict(mel_norm="area"), ValueError, "mel norm must be"),
+    (dict(htk="yes"), TypeError, "htk must be a bool"),
+])
+def test_mfcc_params_rejects(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        sg.MfccParams(**kwargs)
+
+
+def test_mfcc_more_coefficients_than_mel_bands():
+    with pytest.raises(sg.InvalidInputError, match=r"n_mfcc \(20\) must be <= n_mels \(16\)"):
+        sg.compute_mfcc(X, PARAMS.stft, SR, 16, sg.MfccParams(20))
+    with pytest.raises(ValueError, match="n_mels must be >= 1"):
+        sg.compute_mfcc(X, PARAMS.stft, SR, 0)

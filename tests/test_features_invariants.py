@@ -33,6 +33,15 @@ def _filterbank_kind(scale, quantity):
 
 
 KINDS = {f"{s}_{q}": _filterbank_kind(s, q) for s in FILTERBANK_KINDS for q in ("power", "magnitude", "db")}
+STFT, CHROMA = PARAMS.stft, sg.ChromaParams(f_min=60.0)
+KINDS["chroma"] = (lambda dtype=None: sg.SpectrogramPlanner().chroma_plan(PARAMS, CHROMA, dtype),
+                   lambda x, dtype=None: sg.compute_chromagram(x, STFT, SR, CHROMA, dtype),
+                   lambda xs: sg.compute_chromagram_batch(xs, STFT, SR, CHROMA))
+for _log in ("db", "librosa"):
+    _mp = sg.MfccParams(13, log=_log)
+    KINDS[f"mfcc_{_log}"] = (lambda dtype=None, mp=_mp: sg.SpectrogramPlanner().mfcc_plan(PARAMS, 40, mp, dtype),
+                             lambda x, dtype=None, mp=_mp: sg.compute_mfcc(x, STFT, SR, 40, mp, dtype),
+                             lambda xs, mp=_mp: sg.compute_mfcc_batch(xs, STFT, SR, 40, mp))
 # float32 against float64: tolerance relative to the largest value of the output
 F32_TOLERANCE = {name: 1e-5 for name in KINDS}
 
@@ -76,3 +85,14 @@ def test_dlpack_is_zero_copy_and_results_pickle(name):
     assert arr.ctypes.data == res.data.ctypes.data
     back = pickle.loads(pickle.dumps(res))
     assert np.array_equal(np.asarray(back), res.data)
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_plans_pickle_and_output_shape(name):
+    plan, one, _ = KINDS[name]
+    p = pickle.loads(pickle.dumps(plan("float32")))
+    assert p.dtype == np.float32
+    x = SIGNALS[2]
+    out = one(x, dtype="float32")
+    assert np.array_equal(p.compute(x).data, out.data)
+    assert p.output_shape(len(x)) == out.shape

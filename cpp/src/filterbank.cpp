@@ -160,4 +160,35 @@ SparseFilterbank loghz_filterbank(double sample_rate, std::int64_t n_fft, std::i
     return fb;
 }
 
+SparseFilterbank chroma_filterbank(double sample_rate, std::int64_t n_fft, double tuning, double f_min,
+                                   double f_max) {
+    const std::int64_t n_bins = n_fft / 2 + 1;
+    std::vector<std::vector<double>> rows(12, std::vector<double>(static_cast<std::size_t>(n_bins), 0.0));
+    bool any = false;
+    for (std::int64_t k = 1; k < n_bins; ++k) {
+        const double f = bin_frequency(k, sample_rate, n_fft);
+        if (f < f_min || f > f_max) continue;
+        any = true;
+        const double pc = std::fmod(69.0 + 12.0 * std::log2(f / tuning), 12.0);
+        const double pitch_class = pc < 0 ? pc + 12.0 : pc;
+        for (int c = 0; c < 12; ++c) {
+            const double d0 = std::fmod(std::abs(pitch_class - c), 12.0);
+            const double d = std::min(d0, 12.0 - d0);
+            rows[c][k] = std::exp(-0.5 * d * d);
+        }
+    }
+    if (!any)
+        throw invalid_input("no FFT bin lies between f_min (" + std::to_string(f_min) + " Hz) and f_max (" +
+                            std::to_string(f_max) + " Hz) at this n_fft and sample rate");
+    SparseFilterbank fb;
+    fb.n_fft_bins = n_bins;
+    for (int c = 0; c < 12; ++c) {
+        double sum = 0.0;
+        for (double v : rows[c]) sum += v;
+        for (double &v : rows[c]) v /= sum;
+        fb.add_dense_row(rows[c], tuning * std::pow(2.0, (c - 9) / 12.0));
+    }
+    return fb;
+}
+
 }  // namespace spectrograms

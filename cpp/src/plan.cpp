@@ -43,6 +43,14 @@ thread_local Scratch t_frames, t_spectra, t_tile;
 
 }  // namespace
 
+ChromaNorm chroma_norm_from_string(const std::string &name) {
+    if (name == "none") return ChromaNorm::none;
+    if (name == "l1") return ChromaNorm::l1;
+    if (name == "l2") return ChromaNorm::l2;
+    if (name == "max") return ChromaNorm::max;
+    throw invalid_input("chroma norm must be one of 'none', 'l1', 'l2', 'max'; got '" + name + "'");
+}
+
 void validate(const PlanConfig &c) {
     const auto &s = c.stft;
     if (s.n_fft < 1) throw invalid_input("n_fft must be >= 1, got " + std::to_string(s.n_fft));
@@ -80,6 +88,16 @@ void validate(const PlanConfig &c) {
     } else if (c.scale == Scale::loghz) {
         if (c.loghz.n_bands < 1) throw invalid_input("n_bins must be >= 1, got " + std::to_string(c.loghz.n_bands));
         check_edges(c.loghz.f_min, c.loghz.f_max, true);
+    } else if (c.scale == Scale::chroma) {
+        const auto &h = c.chroma;
+        if (!(std::isfinite(h.tuning) && h.tuning > 0))
+            throw invalid_input("tuning must be finite and > 0 Hz, got " + fmt(h.tuning));
+        if (!(std::isfinite(h.f_min) && h.f_min >= 0))
+            throw invalid_input("f_min must be finite and >= 0, got " + fmt(h.f_min));
+        if (!(std::isfinite(h.f_max) && h.f_max > h.f_min))
+            throw invalid_input("f_max must be finite and > f_min (" + fmt(h.f_min) + "), got " + fmt(h.f_max));
+        if (c.quantity != Quantity::magnitude)
+            throw invalid_input("a chromagram is computed from |X|: its quantity must be 'magnitude'");
     }
     if (c.quantity == Quantity::complex && c.scale != Scale::linear)
         throw invalid_input("a complex output exists only on the linear scale");
@@ -110,6 +128,10 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
         case Scale::loghz:
             filterbank_ = loghz_filterbank(sr, s.n_fft, config_.loghz.n_bands, config_.loghz.f_min,
                                            config_.loghz.f_max);
+            break;
+        case Scale::chroma:
+            filterbank_ = chroma_filterbank(sr, s.n_fft, config_.chroma.tuning, config_.chroma.f_min,
+                                            config_.chroma.f_max);
             break;
     }
     if (config_.scale == Scale::linear) {
@@ -162,10 +184,16 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
         }
         return;
     }
-    // Power of the block, transposed to (bin, frame) so that each band sums whole rows.
+    // Power of the block (|X| for chroma), transposed to (bin, frame) so that each band sums whole
+    // rows.
+    const bool chroma = config_.scale == Scale::chroma;
     for (std::int64_t i = 0; i < count; ++i) {
         const complex_type *z = spectra + i * ps;
-        for (std::int64_t k = 0; k < nb; ++k) tile[k * count + i] = std::norm(z[k]);
+        if (chroma) {
+            for (std::int64_t k = 0; k < nb; ++k) tile[k * count + i] = std::sqrt(std::norm(z[k]));
+        } else {
+            for (std::int64_t k = 0; k < nb; ++k) tile[k * count + i] = std::norm(z[k]);
+        }
     }
     const auto &fb = filterbank_;
     for (std::int64_t b = 0; b < fb.n_bands; ++b) {
@@ -177,7 +205,22 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
             const T *__restrict t = tile + (fb.start[b] + j) * count;
             for (std::int64_t i = 0; i < count; ++i) row[i] += wj * t[i];
         }
-        post(row);
+        if (!chroma) post(row);
+    }
+    if (chroma && config_.chroma.norm != ChromaNorm::none) {
+        const ChromaNorm norm = config_.chroma.norm;
+        for (std::int64_t i = 0; i < count; ++i) {
+            T size = 0;
+            for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+                const T v = std::abs(o[b * rs + i]);
+                if (norm == ChromaNorm::l2) size += v * v;
+                else if (norm == ChromaNorm::l1) size += v;
+                else size = std::max(size, v);
+            }
+            if (norm == ChromaNorm::l2) size = std::sqrt(size);
+            if (size > 0)
+                for (std::int64_t b = 0; b < fb.n_bands; ++b) o[b * rs + i] /= size;
+        }
     }
 }
 

@@ -30,7 +30,26 @@ from .compute import (
     compute_stft_batch,
     fft_plan_cache_info,
 )
-from .params import ErbParams, LogHzParams, LogParams, MelNorm, MelParams, SpectrogramParams, StftParams, WindowType
+from .features import (
+    ChromaPlan,
+    MfccPlan,
+    compute_chromagram,
+    compute_chromagram_batch,
+    compute_mfcc,
+    compute_mfcc_batch,
+)
+from .params import (
+    ChromaParams,
+    ErbParams,
+    LogHzParams,
+    LogParams,
+    MelNorm,
+    MelParams,
+    MfccParams,
+    SpectrogramParams,
+    StftParams,
+    WindowType,
+)
 from .planner import PLAN_CLASSES as _PLAN_CLASSES
 from .planner import SpectrogramPlanner, StftPlan
 from .results import (
@@ -44,6 +63,8 @@ from .results import (
     KDLROCM,
     KDLVPI,
     KDLVULKAN,
+    Chromagram,
+    Mfcc,
     Spectrogram,
     SpectrogramBatch,
     StftResult,
@@ -66,15 +87,17 @@ __all__ = [
     "__version__",
     # parameters
     "WindowType", "StftParams", "SpectrogramParams", "LogParams", "MelParams", "MelNorm",
-    "ErbParams", "LogHzParams",
+    "ErbParams", "LogHzParams", "ChromaParams", "MfccParams",
     # planning
     "SpectrogramPlanner", "StftPlan", *sorted(cls.__name__ for cls in _PLAN_CLASSES.values()),
+    "MfccPlan", "ChromaPlan",
     # results
-    "Spectrogram", "StftResult", "SpectrogramBatch",
+    "Spectrogram", "StftResult", "SpectrogramBatch", "Mfcc", "Chromagram",
     # errors
     "SpectrogramError", "InvalidInputError", "AudioReadError", "DimensionMismatchError", "FFTBackendError", "InternalError",
     # functions
     *sorted(_COMPUTE_FUNCTIONS), "compute_stft", "compute_stft_batch", "compute_istft",
+    "compute_mfcc", "compute_mfcc_batch", "compute_chromagram", "compute_chromagram_batch",
     "clear_fft_plan_cache", "fft_plan_cache_info",
     "get_num_threads", "set_num_threads", "num_threads",
     "make_hanning", "make_hamming", "make_blackman", "make_rectangular", "make_kaiser", "make_gaussian",

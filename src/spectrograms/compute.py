@@ -265,7 +265,10 @@ def compute_istft(stft_matrix: Any, n_fft: int, hop_size: int, window: Any = Win
 
 def clear_fft_plan_cache() -> None:
     """Drop the cached FFTW plans and the cached one-shot plans (live plans keep working)."""
+    from .features import _cached as _cached_feature_plan
+
     _cached_plan.cache_clear()
+    _cached_feature_plan.cache_clear()
     _core.clear_fft_plan_cache()
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "MelParams",
     "ErbParams",
     "LogHzParams",
+    "ChromaParams",
+    "MfccParams",
 ]
 
 
@@ -456,3 +458,139 @@ class LogHzParams:
     def _engine_kwargs(self, sample_rate: float) -> dict:
         _check_nyquist(self.f_max, sample_rate)
         return dict(n_bands=self.n_bins, f_min=self.f_min, f_max=self.f_max)
+
+
+_CHROMA_NORMS = ("l2", "l1", "max", "none")
+
+
+@dataclass(frozen=True)
+class ChromaParams:
+    """Chromagram parameters: 12 pitch classes from the magnitude spectrum.
+
+    Each FFT bin with ``f_min <= f <= f_max`` has pitch class ``(69 + 12 log2(f / tuning)) mod 12``
+    and gives chroma ``c`` the weight ``exp(-d^2 / 2)``, ``d`` the circular distance between the
+    two; each chroma row of weights sums to 1; then each frame is normalised.
+
+    Parameters
+    ----------
+    tuning : float
+        Frequency of A4 in Hz, finite and > 0.
+    f_min, f_max : float
+        Frequencies in Hz that contribute, ``0 <= f_min < f_max``. ``f_max`` may exceed the Nyquist
+        frequency (the default 4186 Hz does at 8 kHz); only the bins that exist are used.
+    norm : {None, "l2", "l1", "max", "none"}
+        Per-frame normalisation: None means the default ``"l2"`` (unit Euclidean norm), ``"l1"``
+        unit sum of absolute values, ``"max"`` a largest value of 1, ``"none"`` no normalisation.
+        All-zero frames stay zero.
+    """
+
+    tuning: float = 440.0
+    f_min: float = 32.7
+    f_max: float = 4186.0
+    norm: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        tuning = _float_param("tuning", self.tuning)
+        if tuning <= 0:
+            raise InvalidInputError(f"tuning must be > 0 Hz, got {tuning}")
+        lo, hi = _band_edges(self.f_min, self.f_max, positive=False)
+        norm = "l2" if self.norm is None else self.norm
+        if not isinstance(norm, str) or norm.lower() not in _CHROMA_NORMS:
+            raise InvalidInputError(f"chroma norm must be None, 'l2', 'l1', 'max' or 'none'; got {self.norm!r}")
+        object.__setattr__(self, "tuning", tuning)
+        object.__setattr__(self, "f_min", lo)
+        object.__setattr__(self, "f_max", hi)
+        object.__setattr__(self, "norm", norm.lower())
+
+    @classmethod
+    def music_standard(cls) -> "ChromaParams":
+        """A4 = 440 Hz, C1 (32.7 Hz) to C8 (4186 Hz), L2-normalised frames."""
+        return cls(440.0, 32.7, 4186.0, "l2")
+
+    def _engine_kwargs(self, sample_rate: float) -> dict:
+        return dict(tuning=self.tuning, f_min=self.f_min, f_max=self.f_max, chroma_norm=self.norm)
+
+
+_MFCC_LOGS = {"db": (-80.0, 0.0), "librosa": (-100.0, 80.0)}  # name -> (floor_db, top_db)
+
+
+@dataclass(frozen=True)
+class MfccParams:
+    """MFCC parameters.
+
+    The default pipeline (API.md §5): mel power spectrogram (Slaney mel, norm none, 0 to sr/2)
+    -> ``10 log10(max(x, 1e-8))`` -> unnormalised DCT-II ``c_k = sum_n x_n cos(pi k (n + 1/2) / N)``
+    -> first ``n_mfcc`` -> lifter ``c_k *= 1 + (L/2) sin(pi k / L)`` with ``L = 22`` (c0 kept).
+
+    Parameters
+    ----------
+    n_mfcc : int
+        Coefficients per frame, between 1 and ``n_mels``.
+    dct_norm : {None, "ortho"}
+        None: the unnormalised DCT-II above. ``"ortho"``: the orthonormal DCT-II
+        (``scipy.fft.dct(norm="ortho")``, as librosa and torchaudio use).
+    lifter : float
+        Cepstral lifter ``L`` (finite, >= 0); 0 disables liftering.
+    log : {"db", "librosa"}
+        ``"db"``: ``10 log10(max(x, 1e-8))``. ``"librosa"``: ``librosa.power_to_db`` with its
+        defaults, ``10 log10(max(x, 1e-10))`` then every value raised to at least the signal's
+        maximum minus 80 dB (``top_db=80``, computed per signal, also per item of a batch).
+    mel_norm : MelNorm or str, optional
+        Mel filterbank normalisation (None by default; ``"slaney"`` as librosa uses).
+    htk : bool
+        HTK mel formula (torchaudio's default) instead of Slaney's.
+
+    See Also
+    --------
+    MfccParams.librosa, MfccParams.torchaudio : presets that reproduce those libraries.
+    """
+
+    n_mfcc: int = 13
+    dct_norm: Optional[str] = None
+    lifter: float = 22.0
+    log: str = "db"
+    mel_norm: Union[MelNorm, str, None] = None
+    htk: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_mfcc", _int_param("n_mfcc", self.n_mfcc, 1))
+        dct_norm = None if self.dct_norm in (None, "none") else self.dct_norm
+        if dct_norm not in (None, "ortho"):
+            raise InvalidInputError(f"dct_norm must be None or 'ortho', got {self.dct_norm!r}")
+        object.__setattr__(self, "dct_norm", dct_norm)
+        lifter = _float_param("lifter", self.lifter)
+        if lifter < 0:
+            raise InvalidInputError(f"lifter must be >= 0 (0 disables it), got {lifter}")
+        object.__setattr__(self, "lifter", lifter)
+        if self.log not in _MFCC_LOGS:
+            raise InvalidInputError(f"log must be 'db' or 'librosa', got {self.log!r}")
+        object.__setattr__(self, "mel_norm", MelNorm.parse(self.mel_norm))
+        if not isinstance(self.htk, (bool, np.bool_)):
+            raise TypeError(f"htk must be a bool, got {type(self.htk).__name__} {self.htk!r}")
+        object.__setattr__(self, "htk", bool(self.htk))
+
+    @classmethod
+    def speech_standard(cls) -> "MfccParams":
+        """13 coefficients with the default pipeline (unnormalised DCT-II, lifter 22)."""
+        return cls(13)
+
+    @classmethod
+    def librosa(cls, n_mfcc: int = 13) -> "MfccParams":
+        """``librosa.feature.mfcc(y=y, sr=sr, n_mfcc=n_mfcc)``: Slaney-normalised mel, power_to_db with
+        top_db 80, orthonormal DCT-II, no lifter. Use it with librosa's framing (n_fft 2048, hop 512,
+        periodic Hann window: ``WindowType.custom(scipy.signal.get_window("hann", 2048))``)."""
+        return cls(n_mfcc, dct_norm="ortho", lifter=0.0, log="librosa", mel_norm="slaney")
+
+    @classmethod
+    def torchaudio(cls, n_mfcc: int = 40) -> "MfccParams":
+        """``torchaudio.transforms.MFCC(n_mfcc=n_mfcc)``: HTK mel without normalisation,
+        AmplitudeToDB with top_db 80, orthonormal DCT-II, no lifter. Its framing is n_fft 400,
+        hop 200, periodic Hann and 128 mels; torchaudio pads the ends by reflection where we pad
+        zeros, so the frames whose window reaches past either end of the signal differ."""
+        return cls(n_mfcc, dct_norm="ortho", lifter=0.0, log="librosa", htk=True)
+
+    def _engine_kwargs(self) -> dict:
+        floor_db, top_db = _MFCC_LOGS[self.log]
+        return dict(floor_db=floor_db, top_db=top_db, n_mfcc=self.n_mfcc, dct_norm=self.dct_norm or "none",
+                    lifter=self.lifter, mel_norm=self.mel_norm.value, htk=self.htk)
+

@@ -13,15 +13,17 @@ from . import _core
 from ._errors import InvalidInputError
 from ._input import as_signal, resolve_dtype
 from ._threads import _check, get_num_threads
-from .params import ErbParams, LogHzParams, LogParams, MelParams, SpectrogramParams
-from .results import SpectrogramBatch, Spectrogram, StftResult, _PlanMeta
+from .params import ChromaParams, ErbParams, LogHzParams, LogParams, MelParams, SpectrogramParams
+from .results import SpectrogramBatch, StftResult, _PlanMeta
 
 __all__ = ["SpectrogramPlanner", "PLAN_CLASSES"]
 
 SCALES = ("linear", "mel", "erb", "loghz")
 QUANTITIES = ("power", "magnitude", "db")
 FILTER_PARAM_TYPES: Dict[str, Optional[type]] = {"linear": None, "mel": MelParams, "erb": ErbParams,
-                                                 "loghz": LogHzParams}
+                                                 "loghz": LogHzParams,
+                                                 # not in SCALES: a plan class of its own (features.py)
+                                                 "chroma": ChromaParams}
 
 
 def batch_signals(signals: Any, dtype: np.dtype) -> List[np.ndarray]:
@@ -127,7 +129,7 @@ class _BasePlan:
         return (self.n_bins, int(self._engine.n_frames(int(signal_length))))
 
     def _wrap(self, buffer: Any) -> Any:
-        return Spectrogram(buffer, self._meta)
+        return self._meta.item_class(buffer, self._meta)
 
     def compute(self, samples: Any) -> Any:
         """Compute the output for one signal (the GIL is released while the engine runs).
@@ -248,6 +250,18 @@ class SpectrogramPlanner:
     def stft_plan(self, params: SpectrogramParams, dtype: Any = None) -> StftPlan:
         """A plan for the complex STFT."""
         return StftPlan(params, dtype)
+
+    def mfcc_plan(self, params: SpectrogramParams, n_mels: int, mfcc_params: Any = None, dtype: Any = None) -> Any:
+        """An :class:`MfccPlan` (``compute`` returns an :class:`Mfcc`)."""
+        from .features import MfccPlan
+
+        return MfccPlan(params, n_mels, mfcc_params, dtype)
+
+    def chroma_plan(self, params: SpectrogramParams, chroma_params: Any = None, dtype: Any = None) -> Any:
+        """A :class:`ChromaPlan` (``compute`` returns a :class:`Chromagram`)."""
+        from .features import ChromaPlan
+
+        return ChromaPlan(params, chroma_params, dtype)
 
 
 def _make_planner_method(cls: Type[_BasePlan]) -> Any:

@@ -49,4 +49,12 @@ SparseFilterbank erb_filterbank(double sample_rate, std::int64_t n_fft, std::int
 SparseFilterbank loghz_filterbank(double sample_rate, std::int64_t n_fft, std::int64_t n_bins,
                                   double f_min, double f_max);
 
+/// Chroma weights (12 x n_fft/2+1) on |X|: each bin with f_min <= f <= f_max (and f > 0) has pitch
+/// class pc = (69 + 12 log2(f / tuning)) mod 12 and gives chroma c the weight exp(-d^2 / 2), d the
+/// circular distance between pc and c; each chroma row is then scaled to sum to 1. Row 0 is C.
+/// Centres are the pitch classes' frequencies in octave 4. Throws invalid_input when no bin lies
+/// in [f_min, f_max].
+SparseFilterbank chroma_filterbank(double sample_rate, std::int64_t n_fft, double tuning, double f_min,
+                                   double f_max);
+
 }  // namespace spectrograms

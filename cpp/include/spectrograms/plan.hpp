@@ -4,6 +4,7 @@
 #include <complex>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "buffer.hpp"
@@ -13,8 +14,9 @@
 
 namespace spectrograms {
 
-/// Rows of the output: FFT bins, or bands of a filterbank applied to power (mel, ERB, log-Hz).
-enum class Scale : std::uint8_t { linear, mel, erb, loghz };
+/// Rows of the output: FFT bins, or bands of a filterbank applied to power (mel, ERB, log-Hz), or
+/// the 12 pitch classes of a chromagram (a filterbank on |X|, then each frame normalised).
+enum class Scale : std::uint8_t { linear, mel, erb, loghz, chroma };
 /// What each output cell holds: the complex STFT, |X|^2, |X| (on filterbank scales
 /// sqrt(filterbank @ |X|^2)), or 10 log10(max(power, 10^(floor_db/10))).
 enum class Quantity : std::uint8_t { complex, power, magnitude, db };
@@ -41,6 +43,19 @@ struct BandConfig {
     double f_max = 0.0;
 };
 
+/// How each chroma frame is scaled: not at all, to unit L1 or L2 norm, or to a maximum of 1.
+/// All-zero frames stay zero.
+enum class ChromaNorm : std::uint8_t { none, l1, l2, max };
+/// Parses "none", "l1", "l2", "max"; throws invalid_input naming them.
+ChromaNorm chroma_norm_from_string(const std::string &name);
+
+struct ChromaConfig {
+    double tuning = 440.0;  ///< frequency of A4 in Hz
+    double f_min = 32.7;
+    double f_max = 4186.0;  ///< may exceed Nyquist: only the bins that exist are used
+    ChromaNorm norm = ChromaNorm::l2;
+};
+
 struct PlanConfig {
     StftConfig stft;
     double sample_rate = 16000.0;
@@ -50,6 +65,7 @@ struct PlanConfig {
     MelConfig mel;
     BandConfig erb;
     BandConfig loghz;
+    ChromaConfig chroma;  ///< with Scale::chroma, whose quantity must be magnitude
 };
 
 /// Throws invalid_input (or dimension_mismatch for a window of the wrong length) with a message

@@ -12,6 +12,7 @@
 #include "spectrograms/buffer.hpp"
 #include "spectrograms/dlpack.hpp"
 #include "spectrograms/errors.hpp"
+#include "spectrograms/features.hpp"
 #include "spectrograms/fft.hpp"
 #include "spectrograms/filterbank.hpp"
 #include "spectrograms/plan.hpp"
@@ -191,7 +192,8 @@ Scale scale_from_name(const std::string &s) {
     if (s == "mel") return Scale::mel;
     if (s == "erb") return Scale::erb;
     if (s == "loghz") return Scale::loghz;
-    throw invalid_input("scale must be 'linear', 'mel', 'erb' or 'loghz'; got '" + s + "'");
+    if (s == "chroma") return Scale::chroma;
+    throw invalid_input("scale must be 'linear', 'mel', 'erb', 'loghz' or 'chroma'; got '" + s + "'");
 }
 
 Quantity quantity_from_name(const std::string &s) {
@@ -230,6 +232,28 @@ template <class T> py::array to_numpy(const std::vector<T> &v) {
     py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
     std::memcpy(a.mutable_data(), v.data(), sizeof(T) * v.size());
     return std::move(a);
+}
+
+using MfccVariant = std::variant<std::shared_ptr<MfccPlan<float>>, std::shared_ptr<MfccPlan<double>>>;
+
+struct PyMfccPlan {
+    MfccVariant plan;
+};
+
+PyBuffer mfcc_compute(const PyMfccPlan &p, const std::vector<py::array> &signals, int n_threads, bool pad,
+                      bool batch) {
+    return std::visit(
+        [&](const auto &plan) {
+            using T = typename std::decay_t<decltype(*plan)>::value_type;
+            auto views = signal_views<T>(signals);
+            BufferPtr out;
+            {
+                py::gil_scoped_release release;
+                out = batch ? plan->compute_batch(views, n_threads, pad) : plan->compute(views.at(0), n_threads);
+            }
+            return PyBuffer(out);
+        },
+        p.plan);
 }
 
 py::object py_error(const char *name) {
@@ -304,7 +328,8 @@ PYBIND11_MODULE(_core, m) {
         .def(py::init([](const std::string &dtype, std::int64_t n_fft, std::int64_t hop_size, bool centre,
                          std::vector<double> window, double sample_rate, const std::string &scale,
                          const std::string &quantity, double floor_db, std::int64_t n_mels, double f_min,
-                         double f_max, const std::string &mel_norm, bool htk, std::int64_t n_bands) {
+                         double f_max, const std::string &mel_norm, bool htk, std::int64_t n_bands,
+                         double tuning, const std::string &chroma_norm) {
                  PlanConfig c;
                  c.stft = {n_fft, hop_size, centre, std::move(window)};
                  c.sample_rate = sample_rate;
@@ -313,6 +338,7 @@ PYBIND11_MODULE(_core, m) {
                  c.floor_db = floor_db;
                  c.mel = {n_mels, f_min, f_max, mel_norm_from_string(mel_norm), htk};
                  c.erb = c.loghz = {n_bands, f_min, f_max};
+                 c.chroma = {tuning, f_min, f_max, chroma_norm_from_string(chroma_norm)};
                  PyPlan p;
                  py::gil_scoped_release release;  // FFTW planning can take a while
                  if (dtype == "float32") {
@@ -329,7 +355,8 @@ PYBIND11_MODULE(_core, m) {
              py::arg("dtype"), py::arg("n_fft"), py::arg("hop_size"), py::arg("centre"), py::arg("window"),
              py::arg("sample_rate"), py::arg("scale"), py::arg("quantity"), py::arg("floor_db") = -80.0,
              py::arg("n_mels") = 0, py::arg("f_min") = 0.0, py::arg("f_max") = 0.0, py::arg("mel_norm") = "none",
-             py::arg("htk") = false, py::arg("n_bands") = 0)
+             py::arg("htk") = false, py::arg("n_bands") = 0, py::arg("tuning") = 440.0,
+             py::arg("chroma_norm") = "l2")
         .def_property_readonly("n_bins", [](const PyPlan &p) { return std::visit([](auto &q) { return q->n_bins(); }, p.plan); })
         .def_property_readonly("input_dtype", [](const PyPlan &p) { return std::string(dtype_name(p.input_dtype)); })
         .def_property_readonly("output_dtype", [](const PyPlan &p) {
@@ -367,6 +394,49 @@ PYBIND11_MODULE(_core, m) {
                 return PyBuffer(out);
             }, p.plan);
         });
+
+    py::class_<PyMfccPlan>(m, "MfccPlan", "An engine MFCC plan (private; see spectrograms.MfccPlan).")
+        .def(py::init([](const std::string &dtype, std::int64_t n_fft, std::int64_t hop_size, bool centre,
+                         std::vector<double> window, double sample_rate, std::int64_t n_mels, double f_min,
+                         double f_max, const std::string &mel_norm, bool htk, double floor_db, std::int64_t n_mfcc,
+                         const std::string &dct_norm, double lifter, double top_db) {
+                 PlanConfig c;
+                 c.stft = {n_fft, hop_size, centre, std::move(window)};
+                 c.sample_rate = sample_rate;
+                 c.scale = Scale::mel;
+                 c.quantity = Quantity::db;
+                 c.floor_db = floor_db;
+                 c.mel = {n_mels, f_min, f_max, mel_norm_from_string(mel_norm), htk};
+                 MfccConfig m;
+                 m.n_mfcc = n_mfcc;
+                 if (dct_norm == "ortho") m.dct_norm = DctNorm::ortho;
+                 else if (dct_norm != "none") throw invalid_input("dct_norm must be 'none' or 'ortho'; got '" + dct_norm + "'");
+                 m.lifter = lifter;
+                 m.top_db = top_db;
+                 PyMfccPlan p;
+                 py::gil_scoped_release release;
+                 if (dtype == "float32") p.plan = std::make_shared<MfccPlan<float>>(std::move(c), m);
+                 else if (dtype == "float64") p.plan = std::make_shared<MfccPlan<double>>(std::move(c), m);
+                 else throw invalid_input("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+                 return p;
+             }),
+             py::arg("dtype"), py::arg("n_fft"), py::arg("hop_size"), py::arg("centre"), py::arg("window"),
+             py::arg("sample_rate"), py::arg("n_mels"), py::arg("f_min"), py::arg("f_max"), py::arg("mel_norm"),
+             py::arg("htk"), py::arg("floor_db"), py::arg("n_mfcc"), py::arg("dct_norm"), py::arg("lifter"),
+             py::arg("top_db"))
+        .def_property_readonly("n_bins", [](const PyMfccPlan &p) { return std::visit([](auto &q) { return q->n_mfcc(); }, p.plan); })
+        .def("n_frames", [](const PyMfccPlan &p, std::int64_t n) {
+            return std::visit([&](auto &q) { return q->mel_plan().n_frames(n); }, p.plan);
+        })
+        .def("frequencies", [](const PyMfccPlan &p) {
+            return to_numpy(std::visit([](auto &q) { return q->mel_plan().frequencies(); }, p.plan));
+        }, "Centres of the mel bands the coefficients come from.")
+        .def("compute", [](const PyMfccPlan &p, py::array signal, int n_threads) {
+            return mfcc_compute(p, {std::move(signal)}, n_threads, true, false);
+        }, py::arg("signal"), py::arg("n_threads") = 1)
+        .def("compute_batch", [](const PyMfccPlan &p, std::vector<py::array> signals, int n_threads, bool pad) {
+            return mfcc_compute(p, signals, n_threads, pad, true);
+        }, py::arg("signals"), py::arg("n_threads") = 1, py::arg("pad") = true);
 
     m.def("istft", [](py::array spectra, std::int64_t n_fft, std::int64_t hop_size, std::vector<double> window,
                       bool centre, std::int64_t length) {
