@@ -41,6 +41,72 @@ struct Scratch {
 };
 thread_local Scratch t_frames, t_spectra, t_tile;
 
+// The hot loops around the FFT (windowing, and a filterbank block's two), compiled for AVX2 and for the baseline and picked at
+// load time. The engine is built with -ffp-contract=off and the loops are elementwise (no
+// reassociation), so both versions give the same bits.
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(SPECTROGRAMS_NO_CLONES)
+#define SPECTROGRAMS_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SPECTROGRAMS_CLONES
+#endif
+
+// tile[(k - first) * count + i] = |spectra[i * ps + k]|^2 (or |.| when magnitude) for bins
+// [first, last) of `count` spectra.
+template <class T>
+[[gnu::always_inline]] inline void tile_block_body(const std::complex<T> *spectra, std::int64_t ps,
+                                                   std::int64_t count, std::int64_t first, std::int64_t last,
+                                                   bool magnitude, T *tile) {
+    for (std::int64_t i = 0; i < count; ++i) {
+        const std::complex<T> *z = spectra + i * ps;
+        for (std::int64_t k = first; k < last; ++k) tile[(k - first) * count + i] = std::norm(z[k]);
+    }
+    if (magnitude)
+        for (std::int64_t j = 0; j < (last - first) * count; ++j) tile[j] = std::sqrt(tile[j]);
+}
+
+// Row b of out (stride rs) = sum_j weights[offset[b] + j] * tile row (start[b] - first + j).
+template <class T>
+[[gnu::always_inline]] inline void band_sums_body(const T *tile, std::int64_t count, std::int64_t first,
+                                                  const SparseFilterbank &fb, const T *weights, T *out,
+                                                  std::int64_t rs) {
+    for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+        T *__restrict row = out + b * rs;
+        std::fill(row, row + count, T(0));
+        const T *w = weights + fb.offset[b];
+        for (std::int64_t j = 0; j < fb.count[b]; ++j) {
+            const T wj = w[j];
+            const T *__restrict t = tile + (fb.start[b] - first + j) * count;
+            for (std::int64_t i = 0; i < count; ++i) row[i] += wj * t[i];
+        }
+    }
+}
+
+SPECTROGRAMS_CLONES void windowed_frame(const SignalView<double> &x, std::int64_t start, std::int64_t n,
+                                        const double *w, double *dst) {
+    window_frame(x, start, n, w, dst);
+}
+SPECTROGRAMS_CLONES void windowed_frame(const SignalView<float> &x, std::int64_t start, std::int64_t n,
+                                        const float *w, float *dst) {
+    window_frame(x, start, n, w, dst);
+}
+SPECTROGRAMS_CLONES void tile_block(const std::complex<double> *s, std::int64_t ps, std::int64_t count,
+                                    std::int64_t first, std::int64_t last, bool magnitude, double *tile) {
+    tile_block_body(s, ps, count, first, last, magnitude, tile);
+}
+SPECTROGRAMS_CLONES void tile_block(const std::complex<float> *s, std::int64_t ps, std::int64_t count,
+                                    std::int64_t first, std::int64_t last, bool magnitude, float *tile) {
+    tile_block_body(s, ps, count, first, last, magnitude, tile);
+}
+SPECTROGRAMS_CLONES void band_sums(const double *tile, std::int64_t count, std::int64_t first,
+                                   const SparseFilterbank &fb, const double *weights, double *out, std::int64_t rs) {
+    band_sums_body(tile, count, first, fb, weights, out, rs);
+}
+SPECTROGRAMS_CLONES void band_sums(const float *tile, std::int64_t count, std::int64_t first,
+                                   const SparseFilterbank &fb, const float *weights, float *out, std::int64_t rs) {
+    band_sums_body(tile, count, first, fb, weights, out, rs);
+}
+
 }  // namespace
 
 ChromaNorm chroma_norm_from_string(const std::string &name) {
@@ -139,6 +205,14 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
     } else {
         band_weights_.assign(filterbank_.weights.begin(), filterbank_.weights.end());
         n_bins_ = filterbank_.n_bands;
+        tile_first_ = n_fft_bins_;
+        tile_last_ = 0;
+        for (std::int64_t b = 0; b < filterbank_.n_bands; ++b) {
+            if (filterbank_.count[b] == 0) continue;
+            tile_first_ = std::min(tile_first_, filterbank_.start[b]);
+            tile_last_ = std::max(tile_last_, filterbank_.start[b] + filterbank_.count[b]);
+        }
+        if (tile_last_ <= tile_first_) tile_first_ = tile_last_ = 0;  // every band empty
     }
 }
 
@@ -184,29 +258,14 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
         }
         return;
     }
-    // Power of the block (|X| for chroma), transposed to (bin, frame) so that each band sums whole
-    // rows.
+    // Power of the block over the bins the filterbank uses, transposed to (bin, frame) so that
+    // each band sums whole rows; chroma weighs |X| instead.
     const bool chroma = config_.scale == Scale::chroma;
-    for (std::int64_t i = 0; i < count; ++i) {
-        const complex_type *z = spectra + i * ps;
-        if (chroma) {
-            for (std::int64_t k = 0; k < nb; ++k) tile[k * count + i] = std::sqrt(std::norm(z[k]));
-        } else {
-            for (std::int64_t k = 0; k < nb; ++k) tile[k * count + i] = std::norm(z[k]);
-        }
-    }
     const auto &fb = filterbank_;
-    for (std::int64_t b = 0; b < fb.n_bands; ++b) {
-        T *__restrict row = o + b * rs;
-        std::fill(row, row + count, T(0));
-        const T *w = band_weights_.data() + fb.offset[b];
-        for (std::int64_t j = 0; j < fb.count[b]; ++j) {
-            const T wj = w[j];
-            const T *__restrict t = tile + (fb.start[b] + j) * count;
-            for (std::int64_t i = 0; i < count; ++i) row[i] += wj * t[i];
-        }
-        if (!chroma) post(row);
-    }
+    tile_block(spectra, ps, count, tile_first_, tile_last_, chroma, tile);
+    band_sums(tile, count, tile_first_, fb, band_weights_.data(), o, rs);
+    if (!chroma)
+        for (std::int64_t b = 0; b < fb.n_bands; ++b) post(o + b * rs);
     if (chroma && config_.chroma.norm != ChromaNorm::none) {
         const ChromaNorm norm = config_.chroma.norm;
         for (std::int64_t i = 0; i < count; ++i) {
@@ -236,12 +295,12 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     auto *spectra = static_cast<complex_type *>(t_spectra.get(sizeof(complex_type) * padded_spectrum_ * block));
     T *tile = config_.scale == Scale::linear
                   ? nullptr
-                  : static_cast<T *>(t_tile.get(sizeof(T) * n_fft_bins_ * block));
+                  : static_cast<T *>(t_tile.get(sizeof(T) * std::max<std::int64_t>(1, tile_last_ - tile_first_) * block));
     for (std::int64_t f0 = first; f0 < last; f0 += block) {
         const std::int64_t count = std::min(block, last - f0);
         for (std::int64_t i = 0; i < count; ++i) {
             T *frame = frames + i * padded_frame_;
-            window_frame(x, (f0 + i) * s.hop_size - pad, s.n_fft, window_.data(), frame);
+            windowed_frame(x, (f0 + i) * s.hop_size - pad, s.n_fft, window_.data(), frame);
             fft_->r2c(frame, spectra + i * padded_spectrum_);
         }
         emit_block(spectra, count, tile, out, rs, f0 - origin);

@@ -18,6 +18,8 @@ struct MfccConfig {
     DctNorm dct_norm = DctNorm::none;
     /// L > 0 multiplies c_k by 1 + (L/2) sin(pi k / L) (c_0 is kept); 0 leaves the coefficients.
     double lifter = 22.0;
+    /// The log: 10 log10(max(mel power, 10^(floor_db / 10))).
+    double floor_db = -80.0;
     /// > 0: each signal's log-mel values are first raised to at least (their maximum - top_db),
     /// as librosa.power_to_db(top_db=...) does; 0 disables it.
     double top_db = 0.0;
@@ -27,13 +29,14 @@ struct MfccConfig {
 /// the DCT normalisation and the lifter folded in; row-major.
 std::vector<double> mfcc_dct_matrix(const MfccConfig &config, std::int64_t n_mels);
 
-/// MFCC: a mel dB plan (its config: scale mel, quantity db, floor_db the log floor) followed by
-/// the optional top_db clamp and the DCT matrix, applied per signal. Immutable and thread-safe.
+/// MFCC: the mel power spectrogram of a mel plan, then per signal the log (with the optional
+/// top_db clamp) and the DCT matrix. Immutable and thread-safe.
 template <class T> class MfccPlan {
   public:
     using value_type = T;
-    /// Throws invalid_input for a mel config that is not a mel dB plan, n_mfcc outside
-    /// [1, n_mels], or a negative or non-finite lifter or top_db.
+    /// `mel` is a mel plan's config (its quantity is replaced by power). Throws invalid_input for
+    /// another scale, n_mfcc outside [1, n_mels], or a negative or non-finite lifter or top_db,
+    /// or a non-finite floor_db.
     MfccPlan(PlanConfig mel, MfccConfig mfcc);
 
     const SpectrogramPlan<T> &mel_plan() const noexcept { return mel_; }
@@ -47,10 +50,9 @@ template <class T> class MfccPlan {
                             bool pad = true) const;
 
   private:
-    /// log_mel (n_mels rows, row stride `mel_stride`, n_frames used) -> out (n_mfcc rows, row
-    /// stride `out_stride`); clamps log_mel in place when top_db > 0.
-    void finish(T *log_mel, std::int64_t mel_stride, std::int64_t n_frames, T *out,
-                std::int64_t out_stride) const;
+    /// mel power (n_mels rows, row stride `mel_stride`, n_frames used; overwritten by its log) ->
+    /// out (n_mfcc rows, row stride `out_stride`).
+    void finish(T *mel, std::int64_t mel_stride, std::int64_t n_frames, T *out, std::int64_t out_stride) const;
 
     MfccConfig config_;
     SpectrogramPlan<T> mel_;

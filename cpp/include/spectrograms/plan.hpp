@@ -129,6 +129,7 @@ template <class T> class SpectrogramPlan {
     std::shared_ptr<const FftPlan<T>> fft_;
     SparseFilterbank filterbank_;
     std::vector<T> band_weights_;
+    std::int64_t tile_first_ = 0, tile_last_ = 0;  ///< FFT bins [first, last) the filterbank reads
 };
 
 /// Inverse STFT by weighted overlap-add (librosa.istft with the same window): each frame's

@@ -404,10 +404,9 @@ PYBIND11_MODULE(_core, m) {
                  c.stft = {n_fft, hop_size, centre, std::move(window)};
                  c.sample_rate = sample_rate;
                  c.scale = Scale::mel;
-                 c.quantity = Quantity::db;
-                 c.floor_db = floor_db;
                  c.mel = {n_mels, f_min, f_max, mel_norm_from_string(mel_norm), htk};
                  MfccConfig m;
+                 m.floor_db = floor_db;
                  m.n_mfcc = n_mfcc;
                  if (dct_norm == "ortho") m.dct_norm = DctNorm::ortho;
                  else if (dct_norm != "none") throw invalid_input("dct_norm must be 'none' or 'ortho'; got '" + dct_norm + "'");
