@@ -38,6 +38,19 @@ from .features import (
     compute_mfcc,
     compute_mfcc_batch,
 )
+from .fft import (
+    compute_fft,
+    compute_irfft,
+    compute_magnitude_spectrum,
+    compute_power_spectrum,
+    compute_rfft,
+    fftfreq,
+    fftshift,
+    fftshift_1d,
+    ifftshift,
+    ifftshift_1d,
+    rfftfreq,
+)
 from .params import (
     ChromaParams,
     ErbParams,
@@ -98,6 +111,8 @@ __all__ = [
     # functions
     *sorted(_COMPUTE_FUNCTIONS), "compute_stft", "compute_stft_batch", "compute_istft",
     "compute_mfcc", "compute_mfcc_batch", "compute_chromagram", "compute_chromagram_batch",
+    "compute_fft", "compute_rfft", "compute_irfft", "compute_power_spectrum", "compute_magnitude_spectrum",
+    "fftfreq", "rfftfreq", "fftshift", "ifftshift", "fftshift_1d", "ifftshift_1d",
     "clear_fft_plan_cache", "fft_plan_cache_info",
     "get_num_threads", "set_num_threads", "num_threads",
     "make_hanning", "make_hamming", "make_blackman", "make_rectangular", "make_kaiser", "make_gaussian",

@@ -17,6 +17,7 @@
 #include "spectrograms/filterbank.hpp"
 #include "spectrograms/plan.hpp"
 #include "spectrograms/thread_pool.hpp"
+#include "spectrograms/transforms.hpp"
 #include "spectrograms/window.hpp"
 
 namespace py = pybind11;
@@ -256,6 +257,38 @@ PyBuffer mfcc_compute(const PyMfccPlan &p, const std::vector<py::array> &signals
         p.plan);
 }
 
+// f(view) for a 1-D real array (float32/float64) viewed without a copy, GIL released.
+template <class F> PyBuffer with_real(const py::array &x, F f) {
+    auto run = [&](auto tag) {
+        auto view = signal_view<decltype(tag)>(x, 0);
+        BufferPtr out;
+        {
+            py::gil_scoped_release release;
+            out = f(view);
+        }
+        return PyBuffer(out);
+    };
+    if (x.dtype().is(py::dtype::of<float>())) return run(float{});
+    if (x.dtype().is(py::dtype::of<double>())) return run(double{});
+    throw internal_error("the Python layer must pass float32 or float64 here");
+}
+
+// Likewise for a 1-D complex array (complex64/complex128).
+template <class F> PyBuffer with_complex(const py::array &x, F f) {
+    auto run = [&](auto tag) {
+        auto view = signal_view<std::complex<decltype(tag)>>(x, 0);
+        BufferPtr out;
+        {
+            py::gil_scoped_release release;
+            out = f(view);
+        }
+        return PyBuffer(out);
+    };
+    if (x.dtype().is(py::dtype::of<std::complex<float>>())) return run(float{});
+    if (x.dtype().is(py::dtype::of<std::complex<double>>())) return run(double{});
+    throw internal_error("the Python layer must pass complex64 or complex128 here");
+}
+
 py::object py_error(const char *name) {
     return py::module_::import("spectrograms._errors").attr(name);
 }
@@ -460,6 +493,35 @@ PYBIND11_MODULE(_core, m) {
         throw internal_error("istft: the Python layer must pass complex64 or complex128");
     }, py::arg("spectra"), py::arg("n_fft"), py::arg("hop_size"), py::arg("window"), py::arg("centre"),
        py::arg("length") = -1);
+
+    m.def("fft", [](py::array x, std::int64_t n) {
+        if (x.dtype().kind() == 'c') return with_complex(x, [&](const auto &v) { return fft(v, n); });
+        return with_real(x, [&](const auto &v) { return fft(v, n); });
+    }, py::arg("x"), py::arg("n"));
+    m.def("rfft", [](py::array x, std::int64_t n) {
+        return with_real(x, [&](const auto &v) { return rfft(v, n); });
+    }, py::arg("x"), py::arg("n"));
+    m.def("irfft", [](py::array spectrum, std::int64_t n) {
+        return with_complex(spectrum, [&](const auto &v) { return irfft(v, n); });
+    }, py::arg("spectrum"), py::arg("n"));
+    m.def("spectrum", [](py::array x, std::int64_t n, std::vector<double> window, bool magnitude) {
+        return with_real(x, [&](const auto &v) { return spectrum(v, n, window, magnitude); });
+    }, py::arg("x"), py::arg("n"), py::arg("window"), py::arg("magnitude"));
+    m.def("fft_frequencies", [](std::int64_t n, double d, bool real) { return to_numpy(fft_frequencies(n, d, real)); },
+          py::arg("n"), py::arg("d"), py::arg("real"));
+    m.def("fft_shift", [](py::array a, bool inverse) {
+        // a is C-contiguous, 1-D or 2-D, of one of the Buffer dtypes (the Python layer sees to it)
+        const DType d = dtype_from_name(py::str(a.dtype()).cast<std::string>());
+        std::vector<std::int64_t> shape(a.shape(), a.shape() + a.ndim());
+        if (shape.empty() || shape.size() > 2) throw invalid_input("fftshift takes a 1-D or 2-D array");
+        const std::int64_t rows = shape.size() == 2 ? shape[0] : 1, cols = shape.back();
+        auto out = make_buffer(d, shape);
+        {
+            py::gil_scoped_release release;
+            fft_shift(a.data(), out->data(), rows, cols, dtype_size(d), inverse);
+        }
+        return PyBuffer(out);
+    }, py::arg("a"), py::arg("inverse"));
 
     m.def("make_window", [](const std::string &kind, std::int64_t n, double param) {
         return to_numpy(make_window(window_kind_from_string(kind), n, param));
