@@ -100,3 +100,22 @@ def test_mfcc_more_coefficients_than_mel_bands():
         sg.compute_mfcc(X, PARAMS.stft, SR, 16, sg.MfccParams(20))
     with pytest.raises(ValueError, match="n_mels must be >= 1"):
         sg.compute_mfcc(X, PARAMS.stft, SR, 0)
+
+
+@pytest.mark.parametrize("kwargs,exc,match", [
+    (dict(bins_per_octave=0, n_octaves=7, f_min=32.7), ValueError, "bins_per_octave must be >= 1"),
+    (dict(bins_per_octave=12, n_octaves=0, f_min=32.7), ValueError, "n_octaves must be >= 1"),
+    (dict(bins_per_octave=12, n_octaves=7, f_min=0.0), ValueError, "f_min must be > 0"),
+    (dict(bins_per_octave=12, n_octaves=7, f_min=math.nan), ValueError, "f_min must be finite"),
+    (dict(bins_per_octave=12.0, n_octaves=7, f_min=32.7), TypeError, "bins_per_octave must be an integer"),
+])
+def test_cqt_params_rejects(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        sg.CqtParams(**kwargs)
+
+
+@pytest.mark.parametrize("f_min", [4000.0 / 2 ** (83 / 12), 5000.0 / 2 ** (83 / 12)], ids=["at", "above"])
+def test_cqt_top_bin_at_or_above_nyquist(f_min):
+    cqt = sg.CqtParams(12, 7, f_min)
+    with pytest.raises(sg.InvalidInputError, match="top CQT bin, .* Hz, must be below the Nyquist frequency 4000 Hz"):
+        sg.compute_cqt_power_spectrogram(X, sg.SpectrogramParams(sg.StftParams(512, 128), 8000.0), cqt)

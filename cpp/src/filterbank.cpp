@@ -24,6 +24,25 @@ void SparseFilterbank::add_dense_row(const std::vector<double> &row, double cent
     ++n_bands;
 }
 
+void SparseFilterbank::add_complex_row(const std::vector<std::complex<double>> &row, double centre_hz) {
+    std::int64_t first = -1, last = -1;
+    for (std::int64_t k = 0; k < static_cast<std::int64_t>(row.size()); ++k) {
+        if (row[static_cast<std::size_t>(k)] != 0.0) {
+            if (first < 0) first = k;
+            last = k;
+        }
+    }
+    start.push_back(first < 0 ? 0 : first);
+    count.push_back(first < 0 ? 0 : last - first + 1);
+    offset.push_back(static_cast<std::int64_t>(weights.size()));
+    for (std::int64_t k = first; first >= 0 && k <= last; ++k) {
+        weights.push_back(row[static_cast<std::size_t>(k)].real());
+        weights_imag.push_back(row[static_cast<std::size_t>(k)].imag());
+    }
+    centres.push_back(centre_hz);
+    ++n_bands;
+}
+
 std::vector<double> SparseFilterbank::dense() const {
     std::vector<double> out(static_cast<std::size_t>(n_bands * n_fft_bins), 0.0);
     for (std::int64_t b = 0; b < n_bands; ++b)
@@ -187,6 +206,42 @@ SparseFilterbank chroma_filterbank(double sample_rate, std::int64_t n_fft, doubl
         for (double v : rows[c]) sum += v;
         for (double &v : rows[c]) v /= sum;
         fb.add_dense_row(rows[c], tuning * std::pow(2.0, (c - 9) / 12.0));
+    }
+    return fb;
+}
+
+SparseFilterbank cqt_kernels(double sample_rate, std::int64_t n_fft, std::int64_t bins_per_octave,
+                             std::int64_t n_bins, double f_min) {
+    constexpr double pi = 3.14159265358979323846;
+    if (bins_per_octave < 1) throw invalid_input("bins_per_octave must be >= 1, got " + std::to_string(bins_per_octave));
+    if (n_bins < 1) throw invalid_input("the CQT needs at least one bin, got " + std::to_string(n_bins));
+    const double q = 1.0 / (std::pow(2.0, 1.0 / static_cast<double>(bins_per_octave)) - 1.0);
+    SparseFilterbank fb;
+    fb.n_fft_bins = n_fft;
+    std::vector<std::complex<double>> row(static_cast<std::size_t>(n_fft));
+    for (std::int64_t k = 0; k < n_bins; ++k) {
+        const double fk = f_min * std::pow(2.0, static_cast<double>(k) / static_cast<double>(bins_per_octave));
+        // round half to even, as numpy.round
+        const double length = std::nearbyint(q * sample_rate / fk);
+        const auto n = static_cast<std::int64_t>(std::clamp(length, 1.0, static_cast<double>(n_fft)));
+        std::fill(row.begin(), row.end(), std::complex<double>(0.0, 0.0));
+        const std::int64_t origin = n_fft - n;
+        double peak = 0.0;
+        std::vector<double> hann(static_cast<std::size_t>(n), 1.0);
+        for (std::int64_t m = 0; n > 1 && m < n; ++m)
+            hann[m] = 0.5 - 0.5 * std::cos(2.0 * pi * static_cast<double>(m) / static_cast<double>(n - 1));
+        for (double h : hann) peak = std::max(peak, h);
+        double energy = 0.0;
+        for (std::int64_t m = 0; m < n; ++m) {
+            // |kernel[m]| = hann[m]: entries below 1 % of the peak are dropped
+            if (hann[m] < 0.01 * peak) continue;
+            const double phase = 2.0 * pi * fk * static_cast<double>(m) / sample_rate;
+            row[origin + m] = std::polar(hann[m], phase);
+            energy += hann[m] * hann[m];
+        }
+        const double norm = std::sqrt(energy);
+        for (std::int64_t m = 0; m < n; ++m) row[origin + m] /= norm;
+        fb.add_complex_row(row, fk);
     }
     return fb;
 }

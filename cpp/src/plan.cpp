@@ -39,7 +39,7 @@ struct Scratch {
         return ptr;
     }
 };
-thread_local Scratch t_frames, t_spectra, t_tile;
+thread_local Scratch t_frames, t_spectra, t_tile, t_imag;
 
 // The hot loops around the FFT (windowing, and a filterbank block's two), compiled for AVX2 and for the baseline and picked at
 // load time. The engine is built with -ffp-contract=off and the loops are elementwise (no
@@ -65,19 +65,53 @@ template <class T>
         for (std::int64_t j = 0; j < (last - first) * count; ++j) tile[j] = std::sqrt(tile[j]);
 }
 
-// Row b of out (stride rs) = sum_j weights[offset[b] + j] * tile row (start[b] - first + j).
-template <class T>
+// Row b of out (stride rs) = sum_j weights[offset[b] + j] * tile row (start[b] - first + j); with
+// weights_imag (complex kernels, CQT) also row b of out_imag (stride rs_imag) from the imaginary
+// parts, in the same pass over the tile. A whole block of frames keeps its sums in registers; the
+// order of the additions is the same either way.
+template <class T, bool Complex>
 [[gnu::always_inline]] inline void band_sums_body(const T *tile, std::int64_t count, std::int64_t first,
                                                   const SparseFilterbank &fb, const T *weights, T *out,
-                                                  std::int64_t rs) {
-    for (std::int64_t b = 0; b < fb.n_bands; ++b) {
-        T *__restrict row = out + b * rs;
-        std::fill(row, row + count, T(0));
-        const T *w = weights + fb.offset[b];
-        for (std::int64_t j = 0; j < fb.count[b]; ++j) {
-            const T wj = w[j];
-            const T *__restrict t = tile + (fb.start[b] - first + j) * count;
-            for (std::int64_t i = 0; i < count; ++i) row[i] += wj * t[i];
+                                                  std::int64_t rs, const T *weights_imag, T *out_imag,
+                                                  std::int64_t rs_imag) {
+    constexpr std::int64_t full = frames_per_block;
+    if (count == full) {
+        // Explicit 32-byte vectors (GCC/Clang vector extension, two SSE registers on the baseline
+        // target): left to itself the vectoriser would vectorise over taps instead of frames.
+        typedef T V __attribute__((vector_size(32)));
+        constexpr std::int64_t lanes = 32 / sizeof(T), n_vectors = full / lanes;
+        for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+            V acc[n_vectors] = {}, acc_imag[n_vectors] = {};
+            const T *w = weights + fb.offset[b];
+            const T *wi = Complex ? weights_imag + fb.offset[b] : nullptr;
+            const T *t = tile + (fb.start[b] - first) * full;
+            for (std::int64_t j = 0; j < fb.count[b]; ++j, t += full) {
+                const V wj = V{} + w[j];
+                for (std::int64_t v = 0; v < n_vectors; ++v) {
+                    V tv;
+                    std::memcpy(&tv, t + v * lanes, sizeof(V));
+                    acc[v] += wj * tv;
+                    if constexpr (Complex) acc_imag[v] += (V{} + wi[j]) * tv;
+                }
+            }
+            std::memcpy(out + b * rs, acc, sizeof(acc));
+            if constexpr (Complex) std::memcpy(out_imag + b * rs_imag, acc_imag, sizeof(acc_imag));
+        }
+        return;
+    }
+    for (int part = 0; part < (Complex ? 2 : 1); ++part) {
+        const T *ws = part == 0 ? weights : weights_imag;
+        T *o = part == 0 ? out : out_imag;
+        const std::int64_t stride = part == 0 ? rs : rs_imag;
+        for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+            T *__restrict row = o + b * stride;
+            std::fill(row, row + count, T(0));
+            const T *w = ws + fb.offset[b];
+            for (std::int64_t j = 0; j < fb.count[b]; ++j) {
+                const T wj = w[j];
+                const T *__restrict t = tile + (fb.start[b] - first + j) * count;
+                for (std::int64_t i = 0; i < count; ++i) row[i] += wj * t[i];
+            }
         }
     }
 }
@@ -90,6 +124,21 @@ SPECTROGRAMS_CLONES void windowed_frame(const SignalView<float> &x, std::int64_t
                                         const float *w, float *dst) {
     window_frame(x, start, n, w, dst);
 }
+// tile[(p - first) * count + i] = frames[i * stride + p] for samples [first, last).
+template <class T>
+[[gnu::always_inline]] inline void frames_tile_body(const T *frames, std::int64_t stride, std::int64_t count,
+                                                    std::int64_t first, std::int64_t last, T *tile) {
+    for (std::int64_t i = 0; i < count; ++i)
+        for (std::int64_t p = first; p < last; ++p) tile[(p - first) * count + i] = frames[i * stride + p];
+}
+SPECTROGRAMS_CLONES void frames_tile(const double *f, std::int64_t stride, std::int64_t count, std::int64_t first,
+                                     std::int64_t last, double *tile) {
+    frames_tile_body(f, stride, count, first, last, tile);
+}
+SPECTROGRAMS_CLONES void frames_tile(const float *f, std::int64_t stride, std::int64_t count, std::int64_t first,
+                                     std::int64_t last, float *tile) {
+    frames_tile_body(f, stride, count, first, last, tile);
+}
 SPECTROGRAMS_CLONES void tile_block(const std::complex<double> *s, std::int64_t ps, std::int64_t count,
                                     std::int64_t first, std::int64_t last, bool magnitude, double *tile) {
     tile_block_body(s, ps, count, first, last, magnitude, tile);
@@ -100,11 +149,23 @@ SPECTROGRAMS_CLONES void tile_block(const std::complex<float> *s, std::int64_t p
 }
 SPECTROGRAMS_CLONES void band_sums(const double *tile, std::int64_t count, std::int64_t first,
                                    const SparseFilterbank &fb, const double *weights, double *out, std::int64_t rs) {
-    band_sums_body(tile, count, first, fb, weights, out, rs);
+    band_sums_body<double, false>(tile, count, first, fb, weights, out, rs, nullptr, nullptr, 0);
 }
 SPECTROGRAMS_CLONES void band_sums(const float *tile, std::int64_t count, std::int64_t first,
                                    const SparseFilterbank &fb, const float *weights, float *out, std::int64_t rs) {
-    band_sums_body(tile, count, first, fb, weights, out, rs);
+    band_sums_body<float, false>(tile, count, first, fb, weights, out, rs, nullptr, nullptr, 0);
+}
+SPECTROGRAMS_CLONES void complex_band_sums(const double *tile, std::int64_t count, std::int64_t first,
+                                           const SparseFilterbank &fb, const double *weights, double *out,
+                                           std::int64_t rs, const double *weights_imag, double *out_imag,
+                                           std::int64_t rs_imag) {
+    band_sums_body<double, true>(tile, count, first, fb, weights, out, rs, weights_imag, out_imag, rs_imag);
+}
+SPECTROGRAMS_CLONES void complex_band_sums(const float *tile, std::int64_t count, std::int64_t first,
+                                           const SparseFilterbank &fb, const float *weights, float *out,
+                                           std::int64_t rs, const float *weights_imag, float *out_imag,
+                                           std::int64_t rs_imag) {
+    band_sums_body<float, true>(tile, count, first, fb, weights, out, rs, weights_imag, out_imag, rs_imag);
 }
 
 }  // namespace
@@ -164,6 +225,17 @@ void validate(const PlanConfig &c) {
             throw invalid_input("f_max must be finite and > f_min (" + fmt(h.f_min) + "), got " + fmt(h.f_max));
         if (c.quantity != Quantity::magnitude)
             throw invalid_input("a chromagram is computed from |X|: its quantity must be 'magnitude'");
+    } else if (c.scale == Scale::cqt) {
+        const auto &q = c.cqt;
+        if (q.bins_per_octave < 1)
+            throw invalid_input("bins_per_octave must be >= 1, got " + std::to_string(q.bins_per_octave));
+        if (q.n_bins < 1) throw invalid_input("the CQT needs at least one bin, got " + std::to_string(q.n_bins));
+        if (!(std::isfinite(q.f_min) && q.f_min > 0))
+            throw invalid_input("f_min must be finite and > 0, got " + fmt(q.f_min));
+        const double top = q.f_min * std::pow(2.0, static_cast<double>(q.n_bins - 1) / static_cast<double>(q.bins_per_octave));
+        if (!(top < c.sample_rate / 2))
+            throw invalid_input("the top CQT bin, " + fmt(top) + " Hz, must be below the Nyquist frequency " +
+                                fmt(c.sample_rate / 2) + " Hz: lower f_min or n_octaves");
     }
     if (c.quantity == Quantity::complex && c.scale != Scale::linear)
         throw invalid_input("a complex output exists only on the linear scale");
@@ -199,6 +271,11 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
             filterbank_ = chroma_filterbank(sr, s.n_fft, config_.chroma.tuning, config_.chroma.f_min,
                                             config_.chroma.f_max);
             break;
+        case Scale::cqt:
+            filterbank_ = cqt_kernels(sr, s.n_fft, config_.cqt.bins_per_octave, config_.cqt.n_bins, config_.cqt.f_min);
+            band_weights_imag_.assign(filterbank_.weights_imag.begin(), filterbank_.weights_imag.end());
+            std::fill(window_.begin(), window_.end(), T(1));  // the CQT's frames are not windowed
+            break;
     }
     if (config_.scale == Scale::linear) {
         n_bins_ = n_fft_bins_;
@@ -229,6 +306,15 @@ template <class T> std::vector<double> SpectrogramPlan<T>::frequencies() const {
     return f;
 }
 
+template <class T> void SpectrogramPlan<T>::finish_cells(T *row, std::int64_t count) const {
+    if (config_.quantity == Quantity::magnitude) {
+        for (std::int64_t i = 0; i < count; ++i) row[i] = std::sqrt(row[i]);
+    } else if (config_.quantity == Quantity::db) {
+        const T floor_power = floor_power_;
+        for (std::int64_t i = 0; i < count; ++i) row[i] = T(10) * std::log10(std::max(row[i], floor_power));
+    }
+}
+
 template <class T>
 void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t count, T *tile,
                                     void *out, std::int64_t rs, std::int64_t column) const {
@@ -241,15 +327,7 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
         return;
     }
     T *o = static_cast<T *>(out) + column;
-    const T floor_power = floor_power_;
-    auto post = [&](T *row) {  // the per-cell step after power, in place
-        if (q == Quantity::magnitude) {
-            for (std::int64_t i = 0; i < count; ++i) row[i] = std::sqrt(row[i]);
-        } else if (q == Quantity::db) {
-            for (std::int64_t i = 0; i < count; ++i)
-                row[i] = T(10) * std::log10(std::max(row[i], floor_power));
-        }
-    };
+    auto post = [&](T *row) { finish_cells(row, count); };
     if (config_.scale == Scale::linear) {
         for (std::int64_t k = 0; k < nb; ++k) {
             T *row = o + k * rs;
@@ -284,6 +362,25 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
 }
 
 template <class T>
+void SpectrogramPlan<T>::emit_cqt_block(const T *frames, std::int64_t count, T *tile, void *out, std::int64_t rs,
+                                        std::int64_t column) const {
+    // X_k = sum conj(K_k[m]) frame[m] = re - i im with re, im the sums against K's real and
+    // imaginary parts; |X_k|^2 = re^2 + im^2.
+    const auto &fb = filterbank_;
+    T *re = static_cast<T *>(out) + column;
+    auto *im = static_cast<T *>(t_imag.get(sizeof(T) * static_cast<std::size_t>(fb.n_bands * count)));
+    frames_tile(frames, padded_frame_, count, tile_first_, tile_last_, tile);
+    complex_band_sums(tile, count, tile_first_, fb, band_weights_.data(), re, rs, band_weights_imag_.data(), im,
+                      count);
+    for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+        T *row = re + b * rs;
+        const T *irow = im + b * count;
+        for (std::int64_t i = 0; i < count; ++i) row[i] = row[i] * row[i] + irow[i] * irow[i];
+        finish_cells(row, count);
+    }
+}
+
+template <class T>
 void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::int64_t rs,
                                         std::int64_t first, std::int64_t last,
                                         std::int64_t origin) const {
@@ -296,14 +393,16 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     T *tile = config_.scale == Scale::linear
                   ? nullptr
                   : static_cast<T *>(t_tile.get(sizeof(T) * std::max<std::int64_t>(1, tile_last_ - tile_first_) * block));
+    const bool cqt = config_.scale == Scale::cqt;
     for (std::int64_t f0 = first; f0 < last; f0 += block) {
         const std::int64_t count = std::min(block, last - f0);
         for (std::int64_t i = 0; i < count; ++i) {
             T *frame = frames + i * padded_frame_;
             windowed_frame(x, (f0 + i) * s.hop_size - pad, s.n_fft, window_.data(), frame);
-            fft_->r2c(frame, spectra + i * padded_spectrum_);
+            if (!cqt) fft_->r2c(frame, spectra + i * padded_spectrum_);
         }
-        emit_block(spectra, count, tile, out, rs, f0 - origin);
+        if (cqt) emit_cqt_block(frames, count, tile, out, rs, f0 - origin);
+        else emit_block(spectra, count, tile, out, rs, f0 - origin);
     }
 }
 

@@ -53,6 +53,7 @@ from .fft import (
 )
 from .params import (
     ChromaParams,
+    CqtParams,
     ErbParams,
     LogHzParams,
     LogParams,
@@ -100,7 +101,7 @@ __all__ = [
     "__version__",
     # parameters
     "WindowType", "StftParams", "SpectrogramParams", "LogParams", "MelParams", "MelNorm",
-    "ErbParams", "LogHzParams", "ChromaParams", "MfccParams",
+    "ErbParams", "LogHzParams", "ChromaParams", "MfccParams", "CqtParams",
     # planning
     "SpectrogramPlanner", "StftPlan", *sorted(cls.__name__ for cls in _PLAN_CLASSES.values()),
     "MfccPlan", "ChromaPlan",

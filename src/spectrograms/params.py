@@ -24,6 +24,7 @@ __all__ = [
     "LogHzParams",
     "ChromaParams",
     "MfccParams",
+    "CqtParams",
 ]
 
 
@@ -458,6 +459,58 @@ class LogHzParams:
     def _engine_kwargs(self, sample_rate: float) -> dict:
         _check_nyquist(self.f_max, sample_rate)
         return dict(n_bands=self.n_bins, f_min=self.f_min, f_max=self.f_max)
+
+
+@dataclass(frozen=True)
+class CqtParams:
+    """Constant-Q transform parameters.
+
+    Bin ``k`` has frequency ``f_min * 2**(k / bins_per_octave)``. Each frame (the STFT's framing,
+    without its window) is correlated with the bin's kernel: ``Q = 1 / (2**(1/bins_per_octave) - 1)``,
+    ``N_k = clamp(round(Q sr / f_k), 1, n_fft)`` samples of ``exp(2 pi i f_k m / sr)`` times a
+    symmetric Hann window, entries below 1 % of the peak dropped, L2-normalised, aligned with the
+    end of the frame. The top bin must be below the Nyquist frequency (checked with the sample rate).
+
+    Parameters
+    ----------
+    bins_per_octave : int
+        >= 1 (12: semitones).
+    n_octaves : int
+        >= 1.
+    f_min : float
+        Frequency of the lowest bin in Hz, finite and > 0.
+    """
+
+    bins_per_octave: int
+    n_octaves: int
+    f_min: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bins_per_octave", _int_param("bins_per_octave", self.bins_per_octave, 1))
+        object.__setattr__(self, "n_octaves", _int_param("n_octaves", self.n_octaves, 1))
+        f_min = _float_param("f_min", self.f_min)
+        if f_min <= 0:
+            raise InvalidInputError(f"f_min must be > 0, got {f_min}")
+        object.__setattr__(self, "f_min", f_min)
+
+    @property
+    def num_bins(self) -> int:
+        """``bins_per_octave * n_octaves``."""
+        return self.bins_per_octave * self.n_octaves
+
+    @property
+    def f_max(self) -> float:
+        """Frequency of the top bin in Hz."""
+        return self.f_min * 2.0 ** ((self.num_bins - 1) / self.bins_per_octave)
+
+    def _engine_kwargs(self, sample_rate: float) -> dict:
+        nyquist = sample_rate / 2
+        if not self.f_max < nyquist:
+            raise InvalidInputError(
+                f"the top CQT bin, {self.f_max:g} Hz, must be below the Nyquist frequency {nyquist:g} Hz: "
+                "lower f_min or n_octaves"
+            )
+        return dict(bins_per_octave=self.bins_per_octave, n_bands=self.num_bins, f_min=self.f_min)
 
 
 _CHROMA_NORMS = ("l2", "l1", "max", "none")

@@ -13,15 +13,15 @@ from . import _core
 from ._errors import InvalidInputError
 from ._input import as_signal, resolve_dtype
 from ._threads import _check, get_num_threads
-from .params import ChromaParams, ErbParams, LogHzParams, LogParams, MelParams, SpectrogramParams
+from .params import ChromaParams, CqtParams, ErbParams, LogHzParams, LogParams, MelParams, SpectrogramParams
 from .results import SpectrogramBatch, StftResult, _PlanMeta
 
 __all__ = ["SpectrogramPlanner", "PLAN_CLASSES"]
 
-SCALES = ("linear", "mel", "erb", "loghz")
+SCALES = ("linear", "mel", "erb", "loghz", "cqt")
 QUANTITIES = ("power", "magnitude", "db")
 FILTER_PARAM_TYPES: Dict[str, Optional[type]] = {"linear": None, "mel": MelParams, "erb": ErbParams,
-                                                 "loghz": LogHzParams,
+                                                 "loghz": LogHzParams, "cqt": CqtParams,
                                                  # not in SCALES: a plan class of its own (features.py)
                                                  "chroma": ChromaParams}
 
@@ -243,8 +243,8 @@ def _rebuild_plan(name: str, params: Any, filter_params: Any, db_params: Any, dt
 class SpectrogramPlanner:
     """Makes plans: ``planner.mel_db_plan(params, mel_params, db_params, dtype=None)`` and so on.
 
-    Every ``{scale}_{quantity}_plan`` method exists for scales ``linear``, ``mel``, ``erb`` and
-    ``loghz`` and quantities ``power``, ``magnitude`` and ``db``. Plans are independent of the planner.
+    Every ``{scale}_{quantity}_plan`` method exists for scales ``linear``, ``mel``, ``erb``,
+    ``loghz`` and ``cqt`` and quantities ``power``, ``magnitude`` and ``db``. Plans are independent of the planner.
     """
 
     def stft_plan(self, params: SpectrogramParams, dtype: Any = None) -> StftPlan:

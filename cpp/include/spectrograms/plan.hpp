@@ -15,8 +15,9 @@
 namespace spectrograms {
 
 /// Rows of the output: FFT bins, or bands of a filterbank applied to power (mel, ERB, log-Hz), or
-/// the 12 pitch classes of a chromagram (a filterbank on |X|, then each frame normalised).
-enum class Scale : std::uint8_t { linear, mel, erb, loghz, chroma };
+/// the 12 pitch classes of a chromagram (a filterbank on |X|, then each frame normalised), or
+/// constant-Q bins (complex kernels applied to the unwindowed frame, see cqt_kernels).
+enum class Scale : std::uint8_t { linear, mel, erb, loghz, chroma, cqt };
 /// What each output cell holds: the complex STFT, |X|^2, |X| (on filterbank scales
 /// sqrt(filterbank @ |X|^2)), or 10 log10(max(power, 10^(floor_db/10))).
 enum class Quantity : std::uint8_t { complex, power, magnitude, db };
@@ -56,6 +57,12 @@ struct ChromaConfig {
     ChromaNorm norm = ChromaNorm::l2;
 };
 
+struct CqtConfig {
+    std::int64_t bins_per_octave = 12;
+    std::int64_t n_bins = 84;
+    double f_min = 32.70319566257483;  ///< the top bin f_min 2^((n_bins-1)/bins_per_octave) < Nyquist
+};
+
 struct PlanConfig {
     StftConfig stft;
     double sample_rate = 16000.0;
@@ -66,6 +73,7 @@ struct PlanConfig {
     BandConfig erb;
     BandConfig loghz;
     ChromaConfig chroma;  ///< with Scale::chroma, whose quantity must be magnitude
+    CqtConfig cqt;        ///< with Scale::cqt, which ignores the window (frames are not windowed)
 };
 
 /// Throws invalid_input (or dimension_mismatch for a window of the wrong length) with a message
@@ -118,6 +126,10 @@ template <class T> class SpectrogramPlan {
              std::int64_t max_frames, int n_threads, void *out) const;
     void emit_block(const complex_type *spectra, std::int64_t count, T *tile, void *out,
                     std::int64_t row_stride, std::int64_t column) const;
+    /// Power -> the plan's quantity (magnitude or dB), in place.
+    void finish_cells(T *row, std::int64_t count) const;
+    void emit_cqt_block(const T *frames, std::int64_t count, T *tile, void *out, std::int64_t row_stride,
+                        std::int64_t column) const;
 
     PlanConfig config_;
     std::int64_t n_fft_bins_;
@@ -129,7 +141,8 @@ template <class T> class SpectrogramPlan {
     std::shared_ptr<const FftPlan<T>> fft_;
     SparseFilterbank filterbank_;
     std::vector<T> band_weights_;
-    std::int64_t tile_first_ = 0, tile_last_ = 0;  ///< FFT bins [first, last) the filterbank reads
+    std::vector<T> band_weights_imag_;  ///< CQT only
+    std::int64_t tile_first_ = 0, tile_last_ = 0;  ///< bins (CQT: samples) [first, last) it reads
 };
 
 /// Inverse STFT by weighted overlap-add (librosa.istft with the same window): each frame's

@@ -194,7 +194,8 @@ Scale scale_from_name(const std::string &s) {
     if (s == "erb") return Scale::erb;
     if (s == "loghz") return Scale::loghz;
     if (s == "chroma") return Scale::chroma;
-    throw invalid_input("scale must be 'linear', 'mel', 'erb', 'loghz' or 'chroma'; got '" + s + "'");
+    if (s == "cqt") return Scale::cqt;
+    throw invalid_input("scale must be 'linear', 'mel', 'erb', 'loghz', 'chroma' or 'cqt'; got '" + s + "'");
 }
 
 Quantity quantity_from_name(const std::string &s) {
@@ -362,7 +363,7 @@ PYBIND11_MODULE(_core, m) {
                          std::vector<double> window, double sample_rate, const std::string &scale,
                          const std::string &quantity, double floor_db, std::int64_t n_mels, double f_min,
                          double f_max, const std::string &mel_norm, bool htk, std::int64_t n_bands,
-                         double tuning, const std::string &chroma_norm) {
+                         double tuning, const std::string &chroma_norm, std::int64_t bins_per_octave) {
                  PlanConfig c;
                  c.stft = {n_fft, hop_size, centre, std::move(window)};
                  c.sample_rate = sample_rate;
@@ -372,6 +373,7 @@ PYBIND11_MODULE(_core, m) {
                  c.mel = {n_mels, f_min, f_max, mel_norm_from_string(mel_norm), htk};
                  c.erb = c.loghz = {n_bands, f_min, f_max};
                  c.chroma = {tuning, f_min, f_max, chroma_norm_from_string(chroma_norm)};
+                 c.cqt = {bins_per_octave, n_bands, f_min};
                  PyPlan p;
                  py::gil_scoped_release release;  // FFTW planning can take a while
                  if (dtype == "float32") {
@@ -389,7 +391,7 @@ PYBIND11_MODULE(_core, m) {
              py::arg("sample_rate"), py::arg("scale"), py::arg("quantity"), py::arg("floor_db") = -80.0,
              py::arg("n_mels") = 0, py::arg("f_min") = 0.0, py::arg("f_max") = 0.0, py::arg("mel_norm") = "none",
              py::arg("htk") = false, py::arg("n_bands") = 0, py::arg("tuning") = 440.0,
-             py::arg("chroma_norm") = "l2")
+             py::arg("chroma_norm") = "l2", py::arg("bins_per_octave") = 12)
         .def_property_readonly("n_bins", [](const PyPlan &p) { return std::visit([](auto &q) { return q->n_bins(); }, p.plan); })
         .def_property_readonly("input_dtype", [](const PyPlan &p) { return std::string(dtype_name(p.input_dtype)); })
         .def_property_readonly("output_dtype", [](const PyPlan &p) {
