@@ -13,15 +13,6 @@ namespace spectrograms {
 
 namespace {
 
-// Aligned scratch for one call (FFTW's execute functions want 64-byte-aligned arrays).
-template <class E> struct Scratch {
-    E *data;
-    explicit Scratch(std::int64_t n) : data(static_cast<E *>(aligned_malloc(sizeof(E) * static_cast<std::size_t>(n)))) {}
-    ~Scratch() { aligned_free(data); }
-    Scratch(const Scratch &) = delete;
-    Scratch &operator=(const Scratch &) = delete;
-};
-
 void check_lengths(std::int64_t length, std::int64_t n) {
     if (length < 1) throw invalid_input("the input is empty; expected at least one value");
     if (n < 1) throw invalid_input("n must be >= 1, got " + std::to_string(n));
@@ -39,21 +30,21 @@ template <class E> void load(const SignalView<E> &x, std::int64_t n, E *dst) {
 template <class T> BufferPtr rfft(const SignalView<T> &x, std::int64_t n) {
     check_lengths(x.length, n);
     auto plan = get_fft_plan<T>(FftKind::r2c, n);
-    Scratch<T> in(n);
-    load(x, n, in.data);
+    AlignedArray<T> in(n);
+    load(x, n, in.data());
     auto out = make_buffer(dtype_of<std::complex<T>>::value, {n / 2 + 1});
-    plan->r2c(in.data, out->template as<std::complex<T>>());
+    plan->r2c(in.data(), out->template as<std::complex<T>>());
     return out;
 }
 
 template <class T> BufferPtr fft(const SignalView<T> &x, std::int64_t n) {
     check_lengths(x.length, n);
     auto plan = get_fft_plan<T>(FftKind::r2c, n);
-    Scratch<T> in(n);
-    load(x, n, in.data);
+    AlignedArray<T> in(n);
+    load(x, n, in.data());
     auto out = make_buffer(dtype_of<std::complex<T>>::value, {n});
     auto *y = out->template as<std::complex<T>>();
-    plan->r2c(in.data, y);
+    plan->r2c(in.data(), y);
     // A real signal's spectrum is Hermitian: the upper half mirrors the lower one.
     for (std::int64_t k = n / 2 + 1; k < n; ++k) y[k] = std::conj(y[n - k]);
     return out;
@@ -62,21 +53,21 @@ template <class T> BufferPtr fft(const SignalView<T> &x, std::int64_t n) {
 template <class T> BufferPtr fft(const SignalView<std::complex<T>> &x, std::int64_t n) {
     check_lengths(x.length, n);
     auto plan = get_fft_plan<T>(FftKind::c2c_forward, n);
-    Scratch<std::complex<T>> in(n);
-    load(x, n, in.data);
+    AlignedArray<std::complex<T>> in(n);
+    load(x, n, in.data());
     auto out = make_buffer(dtype_of<std::complex<T>>::value, {n});
-    plan->c2c(in.data, out->template as<std::complex<T>>());
+    plan->c2c(in.data(), out->template as<std::complex<T>>());
     return out;
 }
 
 template <class T> BufferPtr irfft(const SignalView<std::complex<T>> &X, std::int64_t n) {
     check_lengths(X.length, n);
     auto plan = get_fft_plan<T>(FftKind::c2r, n);
-    Scratch<std::complex<T>> in(n / 2 + 1);
-    load(X, n / 2 + 1, in.data);  // c2r overwrites it
+    AlignedArray<std::complex<T>> in(n / 2 + 1);
+    load(X, n / 2 + 1, in.data());  // c2r overwrites it
     auto out = make_buffer(dtype_of<T>::value, {n});
     T *y = out->template as<T>();
-    plan->c2r(in.data, y);
+    plan->c2r(in.data(), y);
     const T scale = T(1) / static_cast<T>(n);
     for (std::int64_t i = 0; i < n; ++i) y[i] *= scale;
     return out;
@@ -89,16 +80,16 @@ BufferPtr spectrum(const SignalView<T> &x, std::int64_t n, const std::vector<dou
         throw dimension_mismatch("window must have n = " + std::to_string(n) + " coefficients, got " +
                                  std::to_string(window.size()));
     auto plan = get_fft_plan<T>(FftKind::r2c, n);
-    Scratch<T> in(n);
-    load(x, n, in.data);
+    AlignedArray<T> in(n);
+    load(x, n, in.data());
     if (!window.empty())
-        for (std::int64_t i = 0; i < n; ++i) in.data[i] *= static_cast<T>(window[static_cast<std::size_t>(i)]);
+        for (std::int64_t i = 0; i < n; ++i) in[i] *= static_cast<T>(window[static_cast<std::size_t>(i)]);
     const std::int64_t n_bins = n / 2 + 1;
-    Scratch<std::complex<T>> z(n_bins);
-    plan->r2c(in.data, z.data);
+    AlignedArray<std::complex<T>> z(n_bins);
+    plan->r2c(in.data(), z.data());
     auto out = make_buffer(dtype_of<T>::value, {n_bins});
     T *y = out->template as<T>();
-    for (std::int64_t k = 0; k < n_bins; ++k) y[k] = std::norm(z.data[k]);
+    for (std::int64_t k = 0; k < n_bins; ++k) y[k] = std::norm(z[k]);
     if (magnitude)
         for (std::int64_t k = 0; k < n_bins; ++k) y[k] = std::sqrt(y[k]);
     return out;

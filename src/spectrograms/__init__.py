@@ -51,6 +51,20 @@ from .fft import (
     ifftshift_1d,
     rfftfreq,
 )
+from .image import (
+    Fft2dPlanner,
+    bandpass_filter,
+    convolve_fft,
+    detect_edges_fft,
+    fft2d,
+    gaussian_kernel_2d,
+    highpass_filter,
+    ifft2d,
+    lowpass_filter,
+    magnitude_spectrum_2d,
+    power_spectrum_2d,
+    sharpen_fft,
+)
 from .params import (
     ChromaParams,
     CqtParams,
@@ -78,6 +92,7 @@ from .results import (
     KDLVPI,
     KDLVULKAN,
     Chromagram,
+    Fft2dResult,
     Mfcc,
     Spectrogram,
     SpectrogramBatch,
@@ -104,9 +119,9 @@ __all__ = [
     "ErbParams", "LogHzParams", "ChromaParams", "MfccParams", "CqtParams",
     # planning
     "SpectrogramPlanner", "StftPlan", *sorted(cls.__name__ for cls in _PLAN_CLASSES.values()),
-    "MfccPlan", "ChromaPlan",
+    "MfccPlan", "ChromaPlan", "Fft2dPlanner",
     # results
-    "Spectrogram", "StftResult", "SpectrogramBatch", "Mfcc", "Chromagram",
+    "Spectrogram", "StftResult", "SpectrogramBatch", "Mfcc", "Chromagram", "Fft2dResult",
     # errors
     "SpectrogramError", "InvalidInputError", "AudioReadError", "DimensionMismatchError", "FFTBackendError", "InternalError",
     # functions
@@ -114,6 +129,9 @@ __all__ = [
     "compute_mfcc", "compute_mfcc_batch", "compute_chromagram", "compute_chromagram_batch",
     "compute_fft", "compute_rfft", "compute_irfft", "compute_power_spectrum", "compute_magnitude_spectrum",
     "fftfreq", "rfftfreq", "fftshift", "ifftshift", "fftshift_1d", "ifftshift_1d",
+    "fft2d", "ifft2d", "power_spectrum_2d", "magnitude_spectrum_2d",
+    "gaussian_kernel_2d", "convolve_fft", "lowpass_filter", "highpass_filter", "bandpass_filter",
+    "detect_edges_fft", "sharpen_fft",
     "clear_fft_plan_cache", "fft_plan_cache_info",
     "get_num_threads", "set_num_threads", "num_threads",
     "make_hanning", "make_hamming", "make_blackman", "make_rectangular", "make_kaiser", "make_gaussian",

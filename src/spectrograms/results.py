@@ -17,7 +17,7 @@ from .params import LogParams, MelParams, SpectrogramParams
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.axes
 
-__all__ = ["Spectrogram", "StftResult", "SpectrogramBatch", "Mfcc", "Chromagram", "KDLCPU", "KDLCUDA"]
+__all__ = ["Spectrogram", "StftResult", "SpectrogramBatch", "Mfcc", "Chromagram", "Fft2dResult", "KDLCPU", "KDLCUDA"]
 
 KDLCPU = 1
 KDLCUDA = 2
@@ -499,6 +499,50 @@ class Chromagram(_FeatureResult):
 
     labels = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
     """The pitch-class name of each row."""
+
+
+class Fft2dResult(_ArrayResult):
+    """The output of a 2-D transform: ``data`` is the half spectrum ``(nrows, ncols // 2 + 1)``
+    (complex, ``kind == "spectrum"``), its power or magnitude (real), or the real image an inverse
+    transform gives back (``kind == "image"``).
+
+    Returned by :func:`fft2d`, :func:`ifft2d`, :func:`power_spectrum_2d` and
+    :func:`magnitude_spectrum_2d`; shares memory with numpy, torch and JAX through DLPack.
+    """
+
+    __slots__ = ("_kind", "_input_shape", "__weakref__")
+
+    def __init__(self, buffer: Any, kind: str, input_shape: Tuple[int, int]) -> None:
+        self._init_buffer(buffer)
+        self._kind = kind
+        self._input_shape = (int(input_shape[0]), int(input_shape[1]))
+
+    @property
+    def kind(self) -> str:
+        """``"spectrum"``, ``"power"``, ``"magnitude"`` or ``"image"``."""
+        return self._kind
+
+    @property
+    def input_shape(self) -> Tuple[int, int]:
+        """``(nrows, ncols)`` of the real array in the spatial domain (the image transformed, or
+        the image returned)."""
+        return self._input_shape
+
+    def __len__(self) -> int:
+        return int(self._buffer.shape[0])
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.data[index]
+
+    def __repr__(self) -> str:
+        return f"Fft2dResult({self._kind}, shape={self.shape}, dtype={self.dtype})"
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_fft2d, (np.ascontiguousarray(self.data), self._kind, self._input_shape))
+
+
+def _rebuild_fft2d(data: np.ndarray, kind: str, input_shape: Tuple[int, int]) -> Fft2dResult:
+    return Fft2dResult(_core.Buffer.from_array(data), kind, input_shape)
 
 
 # Result class of a plan's outputs, by scale (anything else: Spectrogram, or StftResult if complex).

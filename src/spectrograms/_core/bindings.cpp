@@ -13,6 +13,7 @@
 #include "spectrograms/dlpack.hpp"
 #include "spectrograms/errors.hpp"
 #include "spectrograms/features.hpp"
+#include "spectrograms/fft2d.hpp"
 #include "spectrograms/fft.hpp"
 #include "spectrograms/filterbank.hpp"
 #include "spectrograms/plan.hpp"
@@ -290,6 +291,34 @@ template <class F> PyBuffer with_complex(const py::array &x, F f) {
     throw internal_error("the Python layer must pass complex64 or complex128 here");
 }
 
+// A 2-D view of a numpy array of element type E, through its strides; no copy.
+template <class E> MatrixView<E> matrix_view(const py::array &a, const char *what) {
+    if (a.ndim() != 2) throw invalid_input(std::string(what) + " must be 2-D");
+    if (!a.dtype().is(py::dtype::of<E>())) throw internal_error("matrix dtype does not match");
+    const auto elem = static_cast<py::ssize_t>(sizeof(E));
+    if (a.strides(0) % elem || a.strides(1) % elem)
+        throw invalid_input(std::string(what) + "'s strides are not multiples of its element size");
+    return {static_cast<const E *>(a.data()), static_cast<std::int64_t>(a.shape(0)),
+            static_cast<std::int64_t>(a.shape(1)), static_cast<std::int64_t>(a.strides(0) / elem),
+            static_cast<std::int64_t>(a.strides(1) / elem)};
+}
+
+// f(view) for a 2-D real (float32/float64) array, GIL released.
+template <class F> PyBuffer with_real_matrix(const py::array &x, F f) {
+    auto run = [&](auto tag) {
+        auto view = matrix_view<decltype(tag)>(x, "the array");
+        BufferPtr out;
+        {
+            py::gil_scoped_release release;
+            out = f(view);
+        }
+        return PyBuffer(out);
+    };
+    if (x.dtype().is(py::dtype::of<float>())) return run(float{});
+    if (x.dtype().is(py::dtype::of<double>())) return run(double{});
+    throw internal_error("the Python layer must pass float32 or float64 here");
+}
+
 py::object py_error(const char *name) {
     return py::module_::import("spectrograms._errors").attr(name);
 }
@@ -524,6 +553,48 @@ PYBIND11_MODULE(_core, m) {
         }
         return PyBuffer(out);
     }, py::arg("a"), py::arg("inverse"));
+
+    m.def("fft2d", [](py::array x, int n_threads) {
+        return with_real_matrix(x, [&](const auto &v) { return fft2d(v, n_threads); });
+    }, py::arg("x"), py::arg("n_threads") = 1);
+    m.def("spectrum2d", [](py::array x, bool magnitude, int n_threads) {
+        return with_real_matrix(x, [&](const auto &v) { return spectrum2d(v, magnitude, n_threads); });
+    }, py::arg("x"), py::arg("magnitude"), py::arg("n_threads") = 1);
+    m.def("ifft2d", [](py::array spectrum, std::int64_t out_cols, int n_threads) {
+        auto run = [&](auto tag) {
+            using T = decltype(tag);
+            auto view = matrix_view<std::complex<T>>(spectrum, "the spectrum");
+            BufferPtr out;
+            {
+                py::gil_scoped_release release;
+                out = ifft2d<T>(view, out_cols, n_threads);
+            }
+            return PyBuffer(out);
+        };
+        if (spectrum.dtype().is(py::dtype::of<std::complex<float>>())) return run(float{});
+        if (spectrum.dtype().is(py::dtype::of<std::complex<double>>())) return run(double{});
+        throw internal_error("the Python layer must pass complex64 or complex128 here");
+    }, py::arg("spectrum"), py::arg("out_cols"), py::arg("n_threads") = 1);
+    m.def("gaussian_kernel_2d", [](std::int64_t size, double sigma) {
+        py::array_t<double> a({size, size});
+        auto k = gaussian_kernel_2d(size, sigma);
+        std::memcpy(a.mutable_data(), k.data(), sizeof(double) * k.size());
+        return a;
+    }, py::arg("size"), py::arg("sigma"));
+    m.def("convolve_fft", [](py::array image, py::array kernel, int n_threads) {
+        return with_real_matrix(image, [&](const auto &v) {
+            using T = typename std::decay_t<decltype(v)>::value_type;
+            return convolve_fft<T>(v, matrix_view<T>(kernel, "the kernel"), n_threads);
+        });
+    }, py::arg("image"), py::arg("kernel"), py::arg("n_threads") = 1);
+    m.def("frequency_filter", [](py::array image, const std::string &pass, double low, double high, int n_threads) {
+        const FrequencyPass p = pass == "low" ? FrequencyPass::low : pass == "high" ? FrequencyPass::high
+                                                                                    : FrequencyPass::band;
+        return with_real_matrix(image, [&](const auto &v) { return frequency_filter(v, p, low, high, n_threads); });
+    }, py::arg("image"), py::arg("pass_"), py::arg("low"), py::arg("high"), py::arg("n_threads") = 1);
+    m.def("sharpen_fft", [](py::array image, double amount, int n_threads) {
+        return with_real_matrix(image, [&](const auto &v) { return sharpen_fft(v, amount, n_threads); });
+    }, py::arg("image"), py::arg("amount"), py::arg("n_threads") = 1);
 
     m.def("make_window", [](const std::string &kind, std::int64_t n, double param) {
         return to_numpy(make_window(window_kind_from_string(kind), n, param));
