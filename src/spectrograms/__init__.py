@@ -65,12 +65,14 @@ from .image import (
     power_spectrum_2d,
     sharpen_fft,
 )
+from .mdct import imdct, mdct
 from .params import (
     ChromaParams,
     CqtParams,
     ErbParams,
     LogHzParams,
     LogParams,
+    MdctParams,
     MelNorm,
     MelParams,
     MfccParams,
@@ -116,7 +118,7 @@ __all__ = [
     "__version__",
     # parameters
     "WindowType", "StftParams", "SpectrogramParams", "LogParams", "MelParams", "MelNorm",
-    "ErbParams", "LogHzParams", "ChromaParams", "MfccParams", "CqtParams",
+    "ErbParams", "LogHzParams", "ChromaParams", "MfccParams", "CqtParams", "MdctParams",
     # planning
     "SpectrogramPlanner", "StftPlan", *sorted(cls.__name__ for cls in _PLAN_CLASSES.values()),
     "MfccPlan", "ChromaPlan", "Fft2dPlanner",
@@ -131,7 +133,7 @@ __all__ = [
     "fftfreq", "rfftfreq", "fftshift", "ifftshift", "fftshift_1d", "ifftshift_1d",
     "fft2d", "ifft2d", "power_spectrum_2d", "magnitude_spectrum_2d",
     "gaussian_kernel_2d", "convolve_fft", "lowpass_filter", "highpass_filter", "bandpass_filter",
-    "detect_edges_fft", "sharpen_fft",
+    "detect_edges_fft", "sharpen_fft", "mdct", "imdct",
     "clear_fft_plan_cache", "fft_plan_cache_info",
     "get_num_threads", "set_num_threads", "num_threads",
     "make_hanning", "make_hamming", "make_blackman", "make_rectangular", "make_kaiser", "make_gaussian",

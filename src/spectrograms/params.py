@@ -25,6 +25,7 @@ __all__ = [
     "ChromaParams",
     "MfccParams",
     "CqtParams",
+    "MdctParams",
 ]
 
 
@@ -646,4 +647,70 @@ class MfccParams:
         floor_db, top_db = _MFCC_LOGS[self.log]
         return dict(floor_db=floor_db, top_db=top_db, n_mfcc=self.n_mfcc, dct_norm=self.dct_norm or "none",
                     lifter=self.lifter, mel_norm=self.mel_norm.value, htk=self.htk)
+
+
+@dataclass(frozen=True)
+class MdctParams:
+    """MDCT parameters.
+
+    Frame ``t`` covers samples ``[t * hop_size, t * hop_size + window_size)`` (no padding) and gives
+    ``N = window_size // 2`` coefficients ``C[k] = sum_n x[n] w[n] cos(pi (2n + 1 + N)(2k + 1) / (4N))``.
+
+    Parameters
+    ----------
+    window_size : int
+        Even, >= 4.
+    hop_size : int
+        Between 1 and ``window_size``; ``window_size // 2`` for perfect reconstruction.
+    window : WindowType
+        Analysis and synthesis window. Perfect reconstruction needs ``w[n]^2 + w[n + N]^2 = 1``
+        with hop ``N``: the sine and Kaiser-Bessel-derived windows of :meth:`sine_window` and
+        :meth:`kbd_window` satisfy it; Hann, Hamming and Blackman do not.
+    """
+
+    window_size: int
+    hop_size: int
+    window: WindowType
+
+    def __post_init__(self) -> None:
+        size = _int_param("window_size", self.window_size, 4)
+        if size % 2:
+            raise InvalidInputError(f"window_size must be even, got {size}")
+        hop = _int_param("hop_size", self.hop_size, 1)
+        if hop > size:
+            raise InvalidInputError(f"hop_size must be <= window_size ({size}), got {hop}")
+        if not isinstance(self.window, WindowType):
+            raise TypeError(f"window must be a WindowType, got {type(self.window).__name__}")
+        if self.window.kind == "custom" and len(self.window.coefficients or ()) != size:
+            raise DimensionMismatchError(
+                f"the custom window has {len(self.window.coefficients or ())} coefficients, but window_size is {size}"
+            )
+        object.__setattr__(self, "window_size", size)
+        object.__setattr__(self, "hop_size", hop)
+
+    @classmethod
+    def sine_window(cls, window_size: int) -> "MdctParams":
+        """The sine window ``sin(pi (n + 1/2) / window_size)`` with hop ``window_size // 2``:
+        perfect reconstruction."""
+        size = _int_param("window_size", window_size, 4)
+        if size % 2:
+            raise InvalidInputError(f"window_size must be even, got {size}")
+        return cls(size, size // 2, WindowType.custom(_core.mdct_sine_window(size)))
+
+    @classmethod
+    def kbd_window(cls, window_size: int, alpha: float = 4.0) -> "MdctParams":
+        """The Kaiser-Bessel-derived window (parameter ``alpha``, Kaiser beta ``pi * alpha``) with hop
+        ``window_size // 2``: perfect reconstruction."""
+        size = _int_param("window_size", window_size, 4)
+        if size % 2:
+            raise InvalidInputError(f"window_size must be even, got {size}")
+        a = _float_param("alpha", alpha)
+        if a < 0:
+            raise InvalidInputError(f"alpha must be >= 0, got {a}")
+        return cls(size, size // 2, WindowType.custom(_core.kbd_window(size, a)))
+
+    @property
+    def n_coefficients(self) -> int:
+        """Coefficients per frame, ``window_size // 2``."""
+        return self.window_size // 2
 

@@ -16,6 +16,7 @@
 #include "spectrograms/fft2d.hpp"
 #include "spectrograms/fft.hpp"
 #include "spectrograms/filterbank.hpp"
+#include "spectrograms/mdct.hpp"
 #include "spectrograms/plan.hpp"
 #include "spectrograms/thread_pool.hpp"
 #include "spectrograms/transforms.hpp"
@@ -595,6 +596,17 @@ PYBIND11_MODULE(_core, m) {
     m.def("sharpen_fft", [](py::array image, double amount, int n_threads) {
         return with_real_matrix(image, [&](const auto &v) { return sharpen_fft(v, amount, n_threads); });
     }, py::arg("image"), py::arg("amount"), py::arg("n_threads") = 1);
+
+    m.def("mdct", [](py::array x, std::vector<double> window, std::int64_t hop) {
+        return with_real(x, [&](const auto &v) { return mdct(v, window, hop); });
+    }, py::arg("x"), py::arg("window"), py::arg("hop"));
+    m.def("imdct", [](py::array coefficients, std::vector<double> window, std::int64_t hop, std::int64_t length) {
+        return with_real_matrix(coefficients, [&](const auto &c) {
+            return imdct(c.data, c.rows, c.cols, c.row_stride, c.col_stride, window, hop, length);
+        });
+    }, py::arg("coefficients"), py::arg("window"), py::arg("hop"), py::arg("length") = -1);
+    m.def("mdct_sine_window", [](std::int64_t n) { return to_numpy(mdct_sine_window(n)); });
+    m.def("kbd_window", [](std::int64_t n, double alpha) { return to_numpy(kbd_window(n, alpha)); });
 
     m.def("make_window", [](const std::string &kind, std::int64_t n, double param) {
         return to_numpy(make_window(window_kind_from_string(kind), n, param));
