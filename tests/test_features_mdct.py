@@ -86,7 +86,8 @@ def test_original_length_crops_and_pads():
     (lambda: sg.MdctParams.sine_window(9), ValueError, "window_size must be even, got 9"),
     (lambda: sg.MdctParams.kbd_window(8, float("nan")), ValueError, "alpha must be finite"),
     (lambda: sg.mdct(X[:100], sg.MdctParams.sine_window(128)), ValueError, "fewer than window_size"),
-    (lambda: sg.imdct(np.ones((5, 3)), sg.MdctParams.sine_window(8)), sg.DimensionMismatchError, "must have window_size/2 = 4 rows"),
+    (lambda: sg.imdct(np.ones((5, 3)), sg.MdctParams.sine_window(8)), sg.DimensionMismatchError,
+     "must have window_size/2 = 4 rows"),
     (lambda: sg.mdct(X, sg.MelParams(4)), TypeError, "params must be a MdctParams"),
 ])
 def test_bad_input(call, exc, match):

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <limits>
 #include <string>
 
 #include "spectrograms/errors.hpp"
@@ -28,6 +26,12 @@ PlanConfig checked_mel(PlanConfig mel, const MfccConfig &m) {
     return mel;
 }
 }  // namespace
+
+DctNorm dct_norm_from_string(const std::string &name) {
+    if (name == "none") return DctNorm::none;
+    if (name == "ortho") return DctNorm::ortho;
+    throw invalid_input("dct_norm must be 'none' or 'ortho'; got '" + name + "'");
+}
 
 std::vector<double> mfcc_dct_matrix(const MfccConfig &c, std::int64_t n_mels) {
     const double n = static_cast<double>(n_mels);

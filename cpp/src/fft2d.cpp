@@ -127,7 +127,8 @@ template <class T> BufferPtr spectrum2d(const MatrixView<T> &x, bool magnitude, 
 
 std::vector<double> gaussian_kernel_2d(std::int64_t size, double sigma) {
     if (size < 1 || size % 2 == 0) throw invalid_input("size must be odd and >= 1, got " + std::to_string(size));
-    if (!(std::isfinite(sigma) && sigma > 0)) throw invalid_input("sigma must be finite and > 0, got " + std::to_string(sigma));
+    if (!(std::isfinite(sigma) && sigma > 0))
+        throw invalid_input("sigma must be finite and > 0, got " + std::to_string(sigma));
     const double centre = static_cast<double>(size / 2);
     std::vector<double> k(static_cast<std::size_t>(size * size));
     double sum = 0.0;

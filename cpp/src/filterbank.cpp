@@ -213,7 +213,8 @@ SparseFilterbank chroma_filterbank(double sample_rate, std::int64_t n_fft, doubl
 SparseFilterbank cqt_kernels(double sample_rate, std::int64_t n_fft, std::int64_t bins_per_octave,
                              std::int64_t n_bins, double f_min) {
     constexpr double pi = 3.14159265358979323846;
-    if (bins_per_octave < 1) throw invalid_input("bins_per_octave must be >= 1, got " + std::to_string(bins_per_octave));
+    if (bins_per_octave < 1)
+        throw invalid_input("bins_per_octave must be >= 1, got " + std::to_string(bins_per_octave));
     if (n_bins < 1) throw invalid_input("the CQT needs at least one bin, got " + std::to_string(n_bins));
     const double q = 1.0 / (std::pow(2.0, 1.0 / static_cast<double>(bins_per_octave)) - 1.0);
     SparseFilterbank fb;

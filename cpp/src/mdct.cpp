@@ -38,7 +38,8 @@ std::vector<double> mdct_sine_window(std::int64_t window_size) {
 std::vector<double> kbd_window(std::int64_t window_size, double alpha) {
     if (window_size < 2 || window_size % 2 != 0)
         throw invalid_input("a KBD window needs an even window_size >= 2, got " + std::to_string(window_size));
-    if (!(std::isfinite(alpha) && alpha >= 0)) throw invalid_input("alpha must be finite and >= 0, got " + std::to_string(alpha));
+    if (!(std::isfinite(alpha) && alpha >= 0))
+        throw invalid_input("alpha must be finite and >= 0, got " + std::to_string(alpha));
     const std::int64_t half = window_size / 2;
     const auto v = make_window(WindowKind::kaiser, half + 1, pi * alpha);
     double total = 0.0;
@@ -91,7 +92,8 @@ BufferPtr imdct(const T *c, std::int64_t n_coefficients, std::int64_t n_frames, 
     if (n_frames < 1) throw invalid_input("the coefficients must have at least one frame, got 0");
     const double n0 = (static_cast<double>(n) + 1.0) / 2.0, nd = static_cast<double>(n);
     std::vector<std::complex<T>> pre(static_cast<std::size_t>(n)), post(static_cast<std::size_t>(two_n));
-    for (std::int64_t k = 0; k < n; ++k) pre[k] = std::complex<T>(std::polar(1.0, pi * n0 * static_cast<double>(k) / nd));
+    for (std::int64_t k = 0; k < n; ++k)
+        pre[k] = std::complex<T>(std::polar(1.0, pi * n0 * static_cast<double>(k) / nd));
     // the synthesis window and the 2/N scale folded into the post-twiddle
     for (std::int64_t i = 0; i < two_n; ++i)
         post[i] = std::complex<T>(std::polar(2.0 / nd * window[i], pi * (static_cast<double>(i) + n0) / (2.0 * nd)));

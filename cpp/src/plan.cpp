@@ -41,8 +41,8 @@ struct Scratch {
 };
 thread_local Scratch t_frames, t_spectra, t_tile, t_imag;
 
-// The hot loops around the FFT (windowing, and a filterbank block's two), compiled for AVX2 and for the baseline and picked at
-// load time. The engine is built with -ffp-contract=off and the loops are elementwise (no
+// The hot loops around the FFT (windowing, and a filterbank block's two), compiled for AVX2 and
+// for the baseline and picked at load time. The engine is built with -ffp-contract=off and the loops are elementwise (no
 // reassociation), so both versions give the same bits.
 #if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(SPECTROGRAMS_NO_CLONES)
@@ -240,7 +240,8 @@ void validate(const PlanConfig &c) {
         if (q.n_bins < 1) throw invalid_input("the CQT needs at least one bin, got " + std::to_string(q.n_bins));
         if (!(std::isfinite(q.f_min) && q.f_min > 0))
             throw invalid_input("f_min must be finite and > 0, got " + fmt(q.f_min));
-        const double top = q.f_min * std::pow(2.0, static_cast<double>(q.n_bins - 1) / static_cast<double>(q.bins_per_octave));
+        const double octaves = static_cast<double>(q.n_bins - 1) / static_cast<double>(q.bins_per_octave);
+        const double top = q.f_min * std::pow(2.0, octaves);
         if (!(top < c.sample_rate / 2))
             throw invalid_input("the top CQT bin, " + fmt(top) + " Hz, must be below the Nyquist frequency " +
                                 fmt(c.sample_rate / 2) + " Hz: lower f_min or n_octaves");
@@ -400,7 +401,8 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     auto *spectra = static_cast<complex_type *>(t_spectra.get(sizeof(complex_type) * padded_spectrum_ * block));
     T *tile = config_.scale == Scale::linear
                   ? nullptr
-                  : static_cast<T *>(t_tile.get(sizeof(T) * std::max<std::int64_t>(1, tile_last_ - tile_first_) * block));
+                  : static_cast<T *>(t_tile.get(sizeof(T) * std::max<std::int64_t>(1, tile_last_ - tile_first_) *
+                                                block));
     const bool cqt = config_.scale == Scale::cqt;
     for (std::int64_t f0 = first; f0 < last; f0 += block) {
         const std::int64_t count = std::min(block, last - f0);

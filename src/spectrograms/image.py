@@ -189,20 +189,70 @@ class Fft2dPlanner:
         return self._dtype.name
 
     def fft2d(self, data: Any, *, n_threads: Optional[int] = None) -> Fft2dResult:
-        """:func:`spectrograms.fft2d` at the planner's precision."""
+        """:func:`spectrograms.fft2d` at the planner's precision.
+
+        Parameters
+        ----------
+        data : array_like
+            Real 2-D array.
+        n_threads : int, optional
+            Engine threads.
+
+        Returns
+        -------
+        Fft2dResult
+        """
         return fft2d(data, self._dtype, n_threads=n_threads)
 
     def ifft2d(self, spectrum: Any, output_ncols: Optional[int] = None, *,
                n_threads: Optional[int] = None) -> Fft2dResult:
-        """:func:`spectrograms.ifft2d` at the planner's precision."""
+        """:func:`spectrograms.ifft2d` at the planner's precision.
+
+        Parameters
+        ----------
+        spectrum : Fft2dResult or complex array_like
+            ``(nrows, m)`` half spectrum.
+        output_ncols : int, optional
+            Output columns (default: the width :meth:`fft2d` recorded, else ``2 * (m - 1)``).
+        n_threads : int, optional
+            Engine threads.
+
+        Returns
+        -------
+        Fft2dResult
+        """
         return ifft2d(spectrum, output_ncols, self._dtype, n_threads=n_threads)
 
     def power_spectrum_2d(self, data: Any, *, n_threads: Optional[int] = None) -> Fft2dResult:
-        """:func:`spectrograms.power_spectrum_2d` at the planner's precision."""
+        """:func:`spectrograms.power_spectrum_2d` at the planner's precision.
+
+        Parameters
+        ----------
+        data : array_like
+            Real 2-D array.
+        n_threads : int, optional
+            Engine threads.
+
+        Returns
+        -------
+        Fft2dResult
+        """
         return power_spectrum_2d(data, self._dtype, n_threads=n_threads)
 
     def magnitude_spectrum_2d(self, data: Any, *, n_threads: Optional[int] = None) -> Fft2dResult:
-        """:func:`spectrograms.magnitude_spectrum_2d` at the planner's precision."""
+        """:func:`spectrograms.magnitude_spectrum_2d` at the planner's precision.
+
+        Parameters
+        ----------
+        data : array_like
+            Real 2-D array.
+        n_threads : int, optional
+            Engine threads.
+
+        Returns
+        -------
+        Fft2dResult
+        """
         return magnitude_spectrum_2d(data, self._dtype, n_threads=n_threads)
 
     def __reduce__(self) -> Any:

@@ -252,13 +252,45 @@ class SpectrogramPlanner:
         return StftPlan(params, dtype)
 
     def mfcc_plan(self, params: SpectrogramParams, n_mels: int, mfcc_params: Any = None, dtype: Any = None) -> Any:
-        """An :class:`MfccPlan` (``compute`` returns an :class:`Mfcc`)."""
+        """A plan for MFCCs.
+
+        Parameters
+        ----------
+        params : SpectrogramParams
+            STFT parameters and sample rate of the mel power spectrogram.
+        n_mels : int
+            Mel bands (0 Hz to ``sample_rate / 2``), >= ``mfcc_params.n_mfcc``.
+        mfcc_params : MfccParams, optional
+            Default ``MfccParams()``.
+        dtype : {None, "float64", "float32"}
+            Compute and output dtype.
+
+        Returns
+        -------
+        MfccPlan
+            ``compute`` returns an :class:`Mfcc`.
+        """
         from .features import MfccPlan
 
         return MfccPlan(params, n_mels, mfcc_params, dtype)
 
     def chroma_plan(self, params: SpectrogramParams, chroma_params: Any = None, dtype: Any = None) -> Any:
-        """A :class:`ChromaPlan` (``compute`` returns a :class:`Chromagram`)."""
+        """A plan for chromagrams.
+
+        Parameters
+        ----------
+        params : SpectrogramParams
+            STFT parameters (the window applies) and sample rate.
+        chroma_params : ChromaParams, optional
+            Default ``ChromaParams()``.
+        dtype : {None, "float64", "float32"}
+            Compute and output dtype.
+
+        Returns
+        -------
+        ChromaPlan
+            ``compute`` returns a :class:`Chromagram`.
+        """
         from .features import ChromaPlan
 
         return ChromaPlan(params, chroma_params, dtype)

@@ -1,6 +1,7 @@
 // Features computed from a spectrogram plan's output: MFCC (log-mel -> DCT-II -> lifter).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "buffer.hpp"
@@ -10,6 +11,8 @@
 namespace spectrograms {
 
 enum class DctNorm : std::uint8_t { none, ortho };
+/// Parses "none" or "ortho"; throws invalid_input naming them.
+DctNorm dct_norm_from_string(const std::string &name);
 
 struct MfccConfig {
     std::int64_t n_mfcc = 13;

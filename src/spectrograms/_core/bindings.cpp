@@ -473,8 +473,7 @@ PYBIND11_MODULE(_core, m) {
                  MfccConfig m;
                  m.floor_db = floor_db;
                  m.n_mfcc = n_mfcc;
-                 if (dct_norm == "ortho") m.dct_norm = DctNorm::ortho;
-                 else if (dct_norm != "none") throw invalid_input("dct_norm must be 'none' or 'ortho'; got '" + dct_norm + "'");
+                 m.dct_norm = dct_norm_from_string(dct_norm);
                  m.lifter = lifter;
                  m.top_db = top_db;
                  PyMfccPlan p;
@@ -488,7 +487,9 @@ PYBIND11_MODULE(_core, m) {
              py::arg("sample_rate"), py::arg("n_mels"), py::arg("f_min"), py::arg("f_max"), py::arg("mel_norm"),
              py::arg("htk"), py::arg("floor_db"), py::arg("n_mfcc"), py::arg("dct_norm"), py::arg("lifter"),
              py::arg("top_db"))
-        .def_property_readonly("n_bins", [](const PyMfccPlan &p) { return std::visit([](auto &q) { return q->n_mfcc(); }, p.plan); })
+        .def_property_readonly("n_bins", [](const PyMfccPlan &p) {
+            return std::visit([](auto &q) { return q->n_mfcc(); }, p.plan);
+        })
         .def("n_frames", [](const PyMfccPlan &p, std::int64_t n) {
             return std::visit([&](auto &q) { return q->mel_plan().n_frames(n); }, p.plan);
         })
