@@ -22,10 +22,154 @@ std::string fmt(double v) {
 
 std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m * m; }
 
-// Per-thread scratch, reused by every plan and call on that thread.
-thread_local ScratchArray t_frames, t_spectra, t_tile;
+// Per-thread scratch, reused by every plan and call on that thread: no allocation per frame
+// or per call once it has grown to the largest block seen.
+thread_local ScratchArray t_frames, t_spectra, t_tile, t_imag;
+
+// The hot loops around the FFT (windowing, and a filterbank block's two), compiled for AVX2 and
+// for the baseline and picked at load time. The engine is built with -ffp-contract=off and the loops are elementwise (no
+// reassociation), so both versions give the same bits.
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(SPECTROGRAMS_NO_CLONES)
+#define SPECTROGRAMS_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SPECTROGRAMS_CLONES
+#endif
+
+// tile[(k - first) * count + i] = |spectra[i * ps + k]|^2 (or |.| when magnitude) for bins
+// [first, last) of `count` spectra.
+template <class T>
+[[gnu::always_inline]] inline void tile_block_body(const std::complex<T> *spectra, std::int64_t ps,
+                                                   std::int64_t count, std::int64_t first, std::int64_t last,
+                                                   bool magnitude, T *tile) {
+    // Four bins (one cache line of complex doubles) of every frame at a time: the reads stay
+    // in a few lines and the writes fill whole tile rows.
+    constexpr std::int64_t run = 4;
+    std::int64_t k0 = first;
+    for (; k0 + run <= last; k0 += run)
+        for (std::int64_t i = 0; i < count; ++i) {
+            const std::complex<T> *z = spectra + i * ps + k0;
+            T *t = tile + (k0 - first) * count + i;
+            for (std::int64_t j = 0; j < run; ++j) t[j * count] = std::norm(z[j]);
+        }
+    for (std::int64_t i = 0; i < count; ++i)
+        for (std::int64_t k = k0; k < last; ++k) tile[(k - first) * count + i] = std::norm(spectra[i * ps + k]);
+    if (magnitude)
+        for (std::int64_t j = 0; j < (last - first) * count; ++j) tile[j] = std::sqrt(tile[j]);
+}
+
+// Row b of out (stride rs) = sum_j weights[offset[b] + j] * tile row (start[b] - first + j); with
+// weights_imag (complex kernels, CQT) also row b of out_imag (stride rs_imag) from the imaginary
+// parts, in the same pass over the tile. A whole block of frames keeps its sums in registers; the
+// order of the additions is the same either way.
+template <class T, bool Complex>
+[[gnu::always_inline]] inline void band_sums_body(const T *tile, std::int64_t count, std::int64_t first,
+                                                  const SparseFilterbank &fb, const T *weights, T *out,
+                                                  std::int64_t rs, const T *weights_imag, T *out_imag,
+                                                  std::int64_t rs_imag) {
+    constexpr std::int64_t full = frames_per_block;
+    if (count == full) {
+        // Explicit 32-byte vectors (GCC/Clang vector extension, two SSE registers on the baseline
+        // target): left to itself the vectoriser would vectorise over taps instead of frames.
+        typedef T V __attribute__((vector_size(32)));
+        constexpr std::int64_t lanes = 32 / sizeof(T), n_vectors = full / lanes;
+        for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+            V acc[n_vectors] = {}, acc_imag[n_vectors] = {};
+            const T *w = weights + fb.offset[b];
+            const T *wi = Complex ? weights_imag + fb.offset[b] : nullptr;
+            const T *t = tile + (fb.start[b] - first) * full;
+            for (std::int64_t j = 0; j < fb.count[b]; ++j, t += full) {
+                const V wj = V{} + w[j];
+                for (std::int64_t v = 0; v < n_vectors; ++v) {
+                    V tv;
+                    std::memcpy(&tv, t + v * lanes, sizeof(V));
+                    acc[v] += wj * tv;
+                    if constexpr (Complex) acc_imag[v] += (V{} + wi[j]) * tv;
+                }
+            }
+            std::memcpy(out + b * rs, acc, sizeof(acc));
+            if constexpr (Complex) std::memcpy(out_imag + b * rs_imag, acc_imag, sizeof(acc_imag));
+        }
+        return;
+    }
+    for (int part = 0; part < (Complex ? 2 : 1); ++part) {
+        const T *ws = part == 0 ? weights : weights_imag;
+        T *o = part == 0 ? out : out_imag;
+        const std::int64_t stride = part == 0 ? rs : rs_imag;
+        for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+            T *__restrict row = o + b * stride;
+            std::fill(row, row + count, T(0));
+            const T *w = ws + fb.offset[b];
+            for (std::int64_t j = 0; j < fb.count[b]; ++j) {
+                const T wj = w[j];
+                const T *__restrict t = tile + (fb.start[b] - first + j) * count;
+                for (std::int64_t i = 0; i < count; ++i) row[i] += wj * t[i];
+            }
+        }
+    }
+}
+
+SPECTROGRAMS_CLONES void windowed_frame(const SignalView<double> &x, std::int64_t start, std::int64_t n,
+                                        const double *w, double *dst) {
+    window_frame(x, start, n, w, dst);
+}
+SPECTROGRAMS_CLONES void windowed_frame(const SignalView<float> &x, std::int64_t start, std::int64_t n,
+                                        const float *w, float *dst) {
+    window_frame(x, start, n, w, dst);
+}
+// tile[(p - first) * count + i] = frames[i * stride + p] for samples [first, last).
+template <class T>
+[[gnu::always_inline]] inline void frames_tile_body(const T *frames, std::int64_t stride, std::int64_t count,
+                                                    std::int64_t first, std::int64_t last, T *tile) {
+    for (std::int64_t i = 0; i < count; ++i)
+        for (std::int64_t p = first; p < last; ++p) tile[(p - first) * count + i] = frames[i * stride + p];
+}
+SPECTROGRAMS_CLONES void frames_tile(const double *f, std::int64_t stride, std::int64_t count, std::int64_t first,
+                                     std::int64_t last, double *tile) {
+    frames_tile_body(f, stride, count, first, last, tile);
+}
+SPECTROGRAMS_CLONES void frames_tile(const float *f, std::int64_t stride, std::int64_t count, std::int64_t first,
+                                     std::int64_t last, float *tile) {
+    frames_tile_body(f, stride, count, first, last, tile);
+}
+SPECTROGRAMS_CLONES void tile_block(const std::complex<double> *s, std::int64_t ps, std::int64_t count,
+                                    std::int64_t first, std::int64_t last, bool magnitude, double *tile) {
+    tile_block_body(s, ps, count, first, last, magnitude, tile);
+}
+SPECTROGRAMS_CLONES void tile_block(const std::complex<float> *s, std::int64_t ps, std::int64_t count,
+                                    std::int64_t first, std::int64_t last, bool magnitude, float *tile) {
+    tile_block_body(s, ps, count, first, last, magnitude, tile);
+}
+SPECTROGRAMS_CLONES void band_sums(const double *tile, std::int64_t count, std::int64_t first,
+                                   const SparseFilterbank &fb, const double *weights, double *out, std::int64_t rs) {
+    band_sums_body<double, false>(tile, count, first, fb, weights, out, rs, nullptr, nullptr, 0);
+}
+SPECTROGRAMS_CLONES void band_sums(const float *tile, std::int64_t count, std::int64_t first,
+                                   const SparseFilterbank &fb, const float *weights, float *out, std::int64_t rs) {
+    band_sums_body<float, false>(tile, count, first, fb, weights, out, rs, nullptr, nullptr, 0);
+}
+SPECTROGRAMS_CLONES void complex_band_sums(const double *tile, std::int64_t count, std::int64_t first,
+                                           const SparseFilterbank &fb, const double *weights, double *out,
+                                           std::int64_t rs, const double *weights_imag, double *out_imag,
+                                           std::int64_t rs_imag) {
+    band_sums_body<double, true>(tile, count, first, fb, weights, out, rs, weights_imag, out_imag, rs_imag);
+}
+SPECTROGRAMS_CLONES void complex_band_sums(const float *tile, std::int64_t count, std::int64_t first,
+                                           const SparseFilterbank &fb, const float *weights, float *out,
+                                           std::int64_t rs, const float *weights_imag, float *out_imag,
+                                           std::int64_t rs_imag) {
+    band_sums_body<float, true>(tile, count, first, fb, weights, out, rs, weights_imag, out_imag, rs_imag);
+}
 
 }  // namespace
+
+ChromaNorm chroma_norm_from_string(const std::string &name) {
+    if (name == "none") return ChromaNorm::none;
+    if (name == "l1") return ChromaNorm::l1;
+    if (name == "l2") return ChromaNorm::l2;
+    if (name == "max") return ChromaNorm::max;
+    throw invalid_input("chroma norm must be one of 'none', 'l1', 'l2', 'max'; got '" + name + "'");
+}
 
 void validate(const PlanConfig &c) {
     const auto &s = c.stft;
@@ -43,17 +187,49 @@ void validate(const PlanConfig &c) {
     if (!(std::isfinite(c.sample_rate) && c.sample_rate > 0))
         throw invalid_input("sample_rate must be finite and > 0, got " + fmt(c.sample_rate));
     if (!std::isfinite(c.floor_db)) throw invalid_input("floor_db must be finite, got " + fmt(c.floor_db));
-    if (c.scale == Scale::mel) {
-        const auto &m = c.mel;
+    // Band edges of a filterbank: 0 <= f_min (0 < f_min where `positive`) < f_max <= Nyquist.
+    auto check_edges = [&](double f_min, double f_max, bool positive) {
         const double nyquist = c.sample_rate / 2;
-        if (m.n_mels < 1) throw invalid_input("n_mels must be >= 1, got " + std::to_string(m.n_mels));
-        if (!(std::isfinite(m.f_min) && m.f_min >= 0))
-            throw invalid_input("f_min must be finite and >= 0, got " + fmt(m.f_min));
-        if (!(std::isfinite(m.f_max) && m.f_max > m.f_min))
-            throw invalid_input("f_max must be finite and > f_min (" + fmt(m.f_min) + "), got " + fmt(m.f_max));
-        if (m.f_max > nyquist)
+        if (!(std::isfinite(f_min) && (positive ? f_min > 0 : f_min >= 0)))
+            throw invalid_input(std::string("f_min must be finite and ") + (positive ? "> 0" : ">= 0") +
+                                ", got " + fmt(f_min));
+        if (!(std::isfinite(f_max) && f_max > f_min))
+            throw invalid_input("f_max must be finite and > f_min (" + fmt(f_min) + "), got " + fmt(f_max));
+        if (f_max > nyquist)
             throw invalid_input("f_max must be <= the Nyquist frequency sample_rate/2 = " + fmt(nyquist) +
-                                " Hz, got " + fmt(m.f_max));
+                                " Hz, got " + fmt(f_max));
+    };
+    if (c.scale == Scale::mel) {
+        if (c.mel.n_mels < 1) throw invalid_input("n_mels must be >= 1, got " + std::to_string(c.mel.n_mels));
+        check_edges(c.mel.f_min, c.mel.f_max, false);
+    } else if (c.scale == Scale::erb) {
+        if (c.erb.n_bands < 2) throw invalid_input("n_filters must be >= 2, got " + std::to_string(c.erb.n_bands));
+        check_edges(c.erb.f_min, c.erb.f_max, false);
+    } else if (c.scale == Scale::loghz) {
+        if (c.loghz.n_bands < 1) throw invalid_input("n_bins must be >= 1, got " + std::to_string(c.loghz.n_bands));
+        check_edges(c.loghz.f_min, c.loghz.f_max, true);
+    } else if (c.scale == Scale::chroma) {
+        const auto &h = c.chroma;
+        if (!(std::isfinite(h.tuning) && h.tuning > 0))
+            throw invalid_input("tuning must be finite and > 0 Hz, got " + fmt(h.tuning));
+        if (!(std::isfinite(h.f_min) && h.f_min >= 0))
+            throw invalid_input("f_min must be finite and >= 0, got " + fmt(h.f_min));
+        if (!(std::isfinite(h.f_max) && h.f_max > h.f_min))
+            throw invalid_input("f_max must be finite and > f_min (" + fmt(h.f_min) + "), got " + fmt(h.f_max));
+        if (c.quantity != Quantity::magnitude)
+            throw invalid_input("a chromagram is computed from |X|: its quantity must be 'magnitude'");
+    } else if (c.scale == Scale::cqt) {
+        const auto &q = c.cqt;
+        if (q.bins_per_octave < 1)
+            throw invalid_input("bins_per_octave must be >= 1, got " + std::to_string(q.bins_per_octave));
+        if (q.n_bins < 1) throw invalid_input("the CQT needs at least one bin, got " + std::to_string(q.n_bins));
+        if (!(std::isfinite(q.f_min) && q.f_min > 0))
+            throw invalid_input("f_min must be finite and > 0, got " + fmt(q.f_min));
+        const double octaves = static_cast<double>(q.n_bins - 1) / static_cast<double>(q.bins_per_octave);
+        const double top = q.f_min * std::pow(2.0, octaves);
+        if (!(top < c.sample_rate / 2))
+            throw invalid_input("the top CQT bin, " + fmt(top) + " Hz, must be below the Nyquist frequency " +
+                                fmt(c.sample_rate / 2) + " Hz: lower f_min or n_octaves");
     }
     if (c.quantity == Quantity::complex && c.scale != Scale::linear)
         throw invalid_input("a complex output exists only on the linear scale");
@@ -70,13 +246,44 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
     floor_power_ = static_cast<T>(std::pow(10.0, config_.floor_db / 10.0));
     window_.assign(s.window.begin(), s.window.end());
     fft_ = get_fft_plan<T>(FftKind::r2c, s.n_fft);
-    if (config_.scale == Scale::mel) {
-        const auto &m = config_.mel;
-        filterbank_ = mel_filterbank(config_.sample_rate, s.n_fft, m.n_mels, m.f_min, m.f_max, m.norm, m.htk);
+    const double sr = config_.sample_rate;
+    switch (config_.scale) {
+        case Scale::linear: break;
+        case Scale::mel: {
+            const auto &m = config_.mel;
+            filterbank_ = mel_filterbank(sr, s.n_fft, m.n_mels, m.f_min, m.f_max, m.norm, m.htk);
+            break;
+        }
+        case Scale::erb:
+            filterbank_ = erb_filterbank(sr, s.n_fft, config_.erb.n_bands, config_.erb.f_min, config_.erb.f_max);
+            break;
+        case Scale::loghz:
+            filterbank_ = loghz_filterbank(sr, s.n_fft, config_.loghz.n_bands, config_.loghz.f_min,
+                                           config_.loghz.f_max);
+            break;
+        case Scale::chroma:
+            filterbank_ = chroma_filterbank(sr, s.n_fft, config_.chroma.tuning, config_.chroma.f_min,
+                                            config_.chroma.f_max);
+            break;
+        case Scale::cqt:
+            filterbank_ = cqt_kernels(sr, s.n_fft, config_.cqt.bins_per_octave, config_.cqt.n_bins, config_.cqt.f_min);
+            band_weights_imag_.assign(filterbank_.weights_imag.begin(), filterbank_.weights_imag.end());
+            std::fill(window_.begin(), window_.end(), T(1));  // the CQT's frames are not windowed
+            break;
+    }
+    if (config_.scale == Scale::linear) {
+        n_bins_ = n_fft_bins_;
+    } else {
         band_weights_.assign(filterbank_.weights.begin(), filterbank_.weights.end());
         n_bins_ = filterbank_.n_bands;
-    } else {
-        n_bins_ = n_fft_bins_;
+        tile_first_ = n_fft_bins_;
+        tile_last_ = 0;
+        for (std::int64_t b = 0; b < filterbank_.n_bands; ++b) {
+            if (filterbank_.count[b] == 0) continue;
+            tile_first_ = std::min(tile_first_, filterbank_.start[b]);
+            tile_last_ = std::max(tile_last_, filterbank_.start[b] + filterbank_.count[b]);
+        }
+        if (tile_last_ <= tile_first_) tile_first_ = tile_last_ = 0;  // every band empty
     }
 }
 
@@ -93,6 +300,15 @@ template <class T> std::vector<double> SpectrogramPlan<T>::frequencies() const {
     return f;
 }
 
+template <class T> void SpectrogramPlan<T>::finish_cells(T *row, std::int64_t count) const {
+    if (config_.quantity == Quantity::magnitude) {
+        for (std::int64_t i = 0; i < count; ++i) row[i] = std::sqrt(row[i]);
+    } else if (config_.quantity == Quantity::db) {
+        const T floor_power = floor_power_;
+        for (std::int64_t i = 0; i < count; ++i) row[i] = T(10) * std::log10(std::max(row[i], floor_power));
+    }
+}
+
 template <class T>
 void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t count, T *tile,
                                     void *out, std::int64_t rs, std::int64_t column) const {
@@ -105,15 +321,7 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
         return;
     }
     T *o = static_cast<T *>(out) + column;
-    const T floor_power = floor_power_;
-    auto post = [&](T *row) {  // the per-cell step after power, in place
-        if (q == Quantity::magnitude) {
-            for (std::int64_t i = 0; i < count; ++i) row[i] = std::sqrt(row[i]);
-        } else if (q == Quantity::db) {
-            for (std::int64_t i = 0; i < count; ++i)
-                row[i] = T(10) * std::log10(std::max(row[i], floor_power));
-        }
-    };
+    auto post = [&](T *row) { finish_cells(row, count); };
     if (config_.scale == Scale::linear) {
         for (std::int64_t k = 0; k < nb; ++k) {
             T *row = o + k * rs;
@@ -122,22 +330,47 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
         }
         return;
     }
-    // Power of the block, transposed to (bin, frame) so that each band sums whole rows.
-    for (std::int64_t i = 0; i < count; ++i) {
-        const complex_type *z = spectra + i * ps;
-        for (std::int64_t k = 0; k < nb; ++k) tile[k * count + i] = std::norm(z[k]);
-    }
+    // Power of the block over the bins the filterbank uses, transposed to (bin, frame) so that
+    // each band sums whole rows; chroma weighs |X| instead.
+    const bool chroma = config_.scale == Scale::chroma;
     const auto &fb = filterbank_;
-    for (std::int64_t b = 0; b < fb.n_bands; ++b) {
-        T *__restrict row = o + b * rs;
-        std::fill(row, row + count, T(0));
-        const T *w = band_weights_.data() + fb.offset[b];
-        for (std::int64_t j = 0; j < fb.count[b]; ++j) {
-            const T wj = w[j];
-            const T *__restrict t = tile + (fb.start[b] + j) * count;
-            for (std::int64_t i = 0; i < count; ++i) row[i] += wj * t[i];
+    tile_block(spectra, ps, count, tile_first_, tile_last_, chroma, tile);
+    band_sums(tile, count, tile_first_, fb, band_weights_.data(), o, rs);
+    if (!chroma)
+        for (std::int64_t b = 0; b < fb.n_bands; ++b) post(o + b * rs);
+    if (chroma && config_.chroma.norm != ChromaNorm::none) {
+        const ChromaNorm norm = config_.chroma.norm;
+        for (std::int64_t i = 0; i < count; ++i) {
+            T size = 0;
+            for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+                const T v = std::abs(o[b * rs + i]);
+                if (norm == ChromaNorm::l2) size += v * v;
+                else if (norm == ChromaNorm::l1) size += v;
+                else size = std::max(size, v);
+            }
+            if (norm == ChromaNorm::l2) size = std::sqrt(size);
+            if (size > 0)
+                for (std::int64_t b = 0; b < fb.n_bands; ++b) o[b * rs + i] /= size;
         }
-        post(row);
+    }
+}
+
+template <class T>
+void SpectrogramPlan<T>::emit_cqt_block(const T *frames, std::int64_t count, T *tile, void *out, std::int64_t rs,
+                                        std::int64_t column) const {
+    // X_k = sum conj(K_k[m]) frame[m] = re - i im with re, im the sums against K's real and
+    // imaginary parts; |X_k|^2 = re^2 + im^2.
+    const auto &fb = filterbank_;
+    T *re = static_cast<T *>(out) + column;
+    auto *im = static_cast<T *>(t_imag.get(sizeof(T) * static_cast<std::size_t>(fb.n_bands * count)));
+    frames_tile(frames, padded_frame_, count, tile_first_, tile_last_, tile);
+    complex_band_sums(tile, count, tile_first_, fb, band_weights_.data(), re, rs, band_weights_imag_.data(), im,
+                      count);
+    for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+        T *row = re + b * rs;
+        const T *irow = im + b * count;
+        for (std::int64_t i = 0; i < count; ++i) row[i] = row[i] * row[i] + irow[i] * irow[i];
+        finish_cells(row, count);
     }
 }
 
@@ -153,15 +386,18 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     auto *spectra = static_cast<complex_type *>(t_spectra.get(sizeof(complex_type) * padded_spectrum_ * block));
     T *tile = config_.scale == Scale::linear
                   ? nullptr
-                  : static_cast<T *>(t_tile.get(sizeof(T) * n_fft_bins_ * block));
+                  : static_cast<T *>(t_tile.get(sizeof(T) * std::max<std::int64_t>(1, tile_last_ - tile_first_) *
+                                                block));
+    const bool cqt = config_.scale == Scale::cqt;
     for (std::int64_t f0 = first; f0 < last; f0 += block) {
         const std::int64_t count = std::min(block, last - f0);
         for (std::int64_t i = 0; i < count; ++i) {
             T *frame = frames + i * padded_frame_;
-            window_frame(x, (f0 + i) * s.hop_size - pad, s.n_fft, window_.data(), frame);
-            fft_->r2c(frame, spectra + i * padded_spectrum_);
+            windowed_frame(x, (f0 + i) * s.hop_size - pad, s.n_fft, window_.data(), frame);
+            if (!cqt) fft_->r2c(frame, spectra + i * padded_spectrum_);
         }
-        emit_block(spectra, count, tile, out, rs, f0 - origin);
+        if (cqt) emit_cqt_block(frames, count, tile, out, rs, f0 - origin);
+        else emit_block(spectra, count, tile, out, rs, f0 - origin);
     }
 }
 

@@ -32,7 +32,56 @@ from .compute import (
     compute_stft_batch,
     fft_plan_cache_info,
 )
-from .params import LogParams, MelNorm, MelParams, SpectrogramParams, StftParams, WindowType
+from .features import (
+    ChromaPlan,
+    MfccPlan,
+    compute_chromagram,
+    compute_chromagram_batch,
+    compute_mfcc,
+    compute_mfcc_batch,
+)
+from .fft import (
+    compute_fft,
+    compute_irfft,
+    compute_magnitude_spectrum,
+    compute_power_spectrum,
+    compute_rfft,
+    fftfreq,
+    fftshift,
+    fftshift_1d,
+    ifftshift,
+    ifftshift_1d,
+    rfftfreq,
+)
+from .image import (
+    Fft2dPlanner,
+    bandpass_filter,
+    convolve_fft,
+    detect_edges_fft,
+    fft2d,
+    gaussian_kernel_2d,
+    highpass_filter,
+    ifft2d,
+    lowpass_filter,
+    magnitude_spectrum_2d,
+    power_spectrum_2d,
+    sharpen_fft,
+)
+from .mdct import imdct, mdct
+from .params import (
+    ChromaParams,
+    CqtParams,
+    ErbParams,
+    LogHzParams,
+    LogParams,
+    MdctParams,
+    MelNorm,
+    MelParams,
+    MfccParams,
+    SpectrogramParams,
+    StftParams,
+    WindowType,
+)
 from .planner import PLAN_CLASSES as _PLAN_CLASSES
 from .planner import SpectrogramPlanner, StftPlan
 from .results import (
@@ -46,6 +95,9 @@ from .results import (
     KDLROCM,
     KDLVPI,
     KDLVULKAN,
+    Chromagram,
+    Fft2dResult,
+    Mfcc,
     Spectrogram,
     SpectrogramBatch,
     StftResult,
@@ -73,14 +125,22 @@ __all__ = [
     "__version__",
     # parameters
     "WindowType", "StftParams", "SpectrogramParams", "LogParams", "MelParams", "MelNorm",
+    "ErbParams", "LogHzParams", "ChromaParams", "MfccParams", "CqtParams", "MdctParams",
     # planning
     "SpectrogramPlanner", "StftPlan", *sorted(cls.__name__ for cls in _PLAN_CLASSES.values()),
+    "MfccPlan", "ChromaPlan", "Fft2dPlanner",
     # results
-    "Spectrogram", "StftResult", "SpectrogramBatch",
+    "Spectrogram", "StftResult", "SpectrogramBatch", "Mfcc", "Chromagram", "Fft2dResult",
     # errors
     "SpectrogramError", "InvalidInputError", "AudioReadError", "DimensionMismatchError", "FFTBackendError", "InternalError",
     # functions
     *sorted(_COMPUTE_FUNCTIONS), "compute_stft", "compute_stft_batch", "compute_istft", "compute_istft_batch", "griffin_lim",
+    "compute_mfcc", "compute_mfcc_batch", "compute_chromagram", "compute_chromagram_batch",
+    "compute_fft", "compute_rfft", "compute_irfft", "compute_power_spectrum", "compute_magnitude_spectrum",
+    "fftfreq", "rfftfreq", "fftshift", "ifftshift", "fftshift_1d", "ifftshift_1d",
+    "fft2d", "ifft2d", "power_spectrum_2d", "magnitude_spectrum_2d",
+    "gaussian_kernel_2d", "convolve_fft", "lowpass_filter", "highpass_filter", "bandpass_filter",
+    "detect_edges_fft", "sharpen_fft", "mdct", "imdct",
     "clear_fft_plan_cache", "fft_plan_cache_info",
     "get_num_threads", "set_num_threads", "num_threads", "load", "save",
     "make_hanning", "make_hamming", "make_blackman", "make_rectangular", "make_kaiser", "make_gaussian",

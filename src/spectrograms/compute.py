@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -17,7 +17,9 @@ from .results import Spectrogram, SpectrogramBatch, StftResult
 __all__ = ["compute_stft", "compute_istft", "compute_istft_batch", "compute_stft_batch", "griffin_lim",
            "COMPUTE_FUNCTIONS"]
 
-_FILTER_KEYWORD = {"mel": "mel_params"}
+# The keyword(s) of each scale's filterbank parameters, besides the positional filter_params.
+_FILTER_KEYWORD = {"mel": ("mel_params",), "erb": ("erb_params",), "loghz": ("loghz_params",),
+                   "cqt": ("cqt", "cqt_params")}
 
 
 @functools.lru_cache(maxsize=128)
@@ -80,7 +82,7 @@ InvalidInputError
 """
 
 _FILTER_DOC = """{kw} : {cls}
-    Filterbank parameters. Also accepted as ``filter_params``.
+    Filterbank parameters. Also accepted as {others}.
 """
 
 _BATCH_DOC = """Compute the {scale}-scale {what} spectrograms of many signals in one engine call.
@@ -122,22 +124,24 @@ def _make_functions(scale: str, quantity: str) -> Dict[str, Callable[..., Any]]:
         filter_doc, kws = "", ""
         doc_params = "db_params : LogParams, optional\n    dB floor; also accepted as ``db``.\n"
     else:
-        kw = _FILTER_KEYWORD[scale]
+        keywords = _FILTER_KEYWORD[scale]
+        kw = keywords[0]
         ptype = FILTER_PARAM_TYPES[scale]
 
         def one(samples: Any, params: SpectrogramParams, filter_params: Any = None,  # type: ignore[misc]
                 db: Optional[LogParams] = None, dtype: Any = None, **aliases: Any) -> Any:
-            fp, dbp = _aliases(name, kw, filter_params, db, aliases)
+            fp, dbp = _aliases(name, keywords, filter_params, db, aliases)
             return _plan_for(cls, params, fp, dbp, dtype).compute(samples)
 
         def batch(signals: Any, params: SpectrogramParams, filter_params: Any = None,  # type: ignore[misc]
                   db: Optional[LogParams] = None, dtype: Any = None, *, n_threads: Optional[int] = None,
                   pad: bool = True, **aliases: Any) -> SpectrogramBatch:
-            fp, dbp = _aliases(name + "_batch", kw, filter_params, db, aliases)
+            fp, dbp = _aliases(name + "_batch", keywords, filter_params, db, aliases)
             return _plan_for(cls, params, fp, dbp, dtype).compute_batch(signals, n_threads=n_threads, pad=pad)
 
         assert ptype is not None
-        filter_doc = _FILTER_DOC.format(kw=kw, cls=ptype.__name__)
+        others = ", ".join(f"``{k}``" for k in ("filter_params",) + keywords[1:])
+        filter_doc = _FILTER_DOC.format(kw=kw, cls=ptype.__name__, others=others)
         kws = f"{kw}, db, "
         doc_params = ""
     one.__name__ = one.__qualname__ = name
@@ -152,13 +156,15 @@ def _make_functions(scale: str, quantity: str) -> Dict[str, Callable[..., Any]]:
     return {one.__name__: one, batch.__name__: batch}
 
 
-def _aliases(name: str, kw: str, filter_params: Any, db: Any, aliases: Dict[str, Any]) -> Any:
-    fp = _pick("filter_params", filter_params, kw, aliases.pop(kw, None))
+def _aliases(name: str, keywords: Tuple[str, ...], filter_params: Any, db: Any, aliases: Dict[str, Any]) -> Any:
+    fp = filter_params
+    for kw in keywords:
+        fp = _pick("filter_params", fp, kw, aliases.pop(kw, None))
     dbp = _pick("db", db, "db_params", aliases.pop("db_params", None))
     if aliases:
         raise TypeError(f"{name}() got unexpected keyword arguments: {', '.join(sorted(aliases))}")
     if fp is None:
-        raise TypeError(f"{name}() missing the filterbank parameters ({kw})")
+        raise TypeError(f"{name}() missing the filterbank parameters ({keywords[0]})")
     return fp, dbp
 
 
@@ -374,7 +380,10 @@ def griffin_lim(magnitude: Any, params: SpectrogramParams, n_iter: int = 32, mom
 
 def clear_fft_plan_cache() -> None:
     """Drop the cached FFTW plans and the cached one-shot plans (live plans keep working)."""
+    from .features import _cached as _cached_feature_plan
+
     _cached_plan.cache_clear()
+    _cached_feature_plan.cache_clear()
     _core.clear_fft_plan_cache()
 
 

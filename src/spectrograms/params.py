@@ -6,7 +6,7 @@ import enum
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional, Union
+from typing import Any, ClassVar, Optional, Tuple, Union
 
 import numpy as np
 
@@ -20,6 +20,12 @@ __all__ = [
     "LogParams",
     "MelNorm",
     "MelParams",
+    "ErbParams",
+    "LogHzParams",
+    "ChromaParams",
+    "MfccParams",
+    "CqtParams",
+    "MdctParams",
 ]
 
 
@@ -367,3 +373,344 @@ class MelParams:
         if f_max <= self.f_min:
             raise InvalidInputError(f"f_max ({f_max:g}) must be > f_min ({self.f_min:g})")
         return f_max
+
+    def _engine_kwargs(self, sample_rate: float) -> dict:
+        return dict(n_mels=self.n_mels, f_min=self.f_min, f_max=self.resolved_f_max(sample_rate),
+                    mel_norm=self.norm.value, htk=self.htk)
+
+
+def _band_edges(f_min: Any, f_max: Any, positive: bool) -> Tuple[float, float]:
+    """Checked (f_min, f_max): finite, ``0 <= f_min`` (``0 < f_min`` if positive), ``f_min < f_max``."""
+    lo = _float_param("f_min", f_min)
+    if lo < 0 or (positive and lo == 0):
+        raise InvalidInputError(f"f_min must be {'> 0' if positive else '>= 0'}, got {lo}")
+    hi = _float_param("f_max", f_max)
+    if hi <= lo:
+        raise InvalidInputError(f"f_max must be > f_min ({lo}), got {hi}")
+    return lo, hi
+
+
+def _check_nyquist(f_max: float, sample_rate: float) -> None:
+    nyquist = sample_rate / 2
+    if f_max > nyquist:
+        raise InvalidInputError(
+            f"f_max must be <= the Nyquist frequency sample_rate/2 = {nyquist:g} Hz, got {f_max:g}"
+        )
+
+
+@dataclass(frozen=True)
+class ErbParams:
+    """ERB (equivalent rectangular bandwidth) filterbank parameters.
+
+    Band ``m`` is centred at ``fc = linspace(f_min, f_max, n_filters)[m]`` with bandwidth
+    ``b = 1.019 * 24.7 * (4.37 fc / 1000 + 1)`` and power response ``|1 + j (f - fc) / b|^-8``
+    (a 4th-order gammatone's magnitude squared), applied to the power spectrum without
+    normalisation. Weights below ``1e-10`` of a band's peak are dropped.
+
+    Parameters
+    ----------
+    n_filters : int
+        Number of bands, >= 2.
+    f_min, f_max : float
+        Centre frequencies of the first and last band in Hz, ``0 <= f_min < f_max``; ``f_max``
+        must not exceed the Nyquist frequency (checked when combined with a sample rate).
+    """
+
+    n_filters: int
+    f_min: float
+    f_max: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_filters", _int_param("n_filters", self.n_filters, 2))
+        lo, hi = _band_edges(self.f_min, self.f_max, positive=False)
+        object.__setattr__(self, "f_min", lo)
+        object.__setattr__(self, "f_max", hi)
+
+    def _engine_kwargs(self, sample_rate: float) -> dict:
+        _check_nyquist(self.f_max, sample_rate)
+        return dict(n_bands=self.n_filters, f_min=self.f_min, f_max=self.f_max)
+
+
+@dataclass(frozen=True)
+class LogHzParams:
+    """Logarithmic-frequency parameters.
+
+    ``n_bins`` frequencies ``np.geomspace(f_min, f_max, n_bins)``; each output row linearly
+    interpolates the power spectrum between the two FFT bins around its frequency.
+
+    Parameters
+    ----------
+    n_bins : int
+        Number of rows, >= 1.
+    f_min, f_max : float
+        First and last frequency in Hz, ``0 < f_min < f_max``; ``f_max`` must not exceed the
+        Nyquist frequency (checked when combined with a sample rate).
+    """
+
+    n_bins: int
+    f_min: float
+    f_max: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_bins", _int_param("n_bins", self.n_bins, 1))
+        lo, hi = _band_edges(self.f_min, self.f_max, positive=True)
+        object.__setattr__(self, "f_min", lo)
+        object.__setattr__(self, "f_max", hi)
+
+    def _engine_kwargs(self, sample_rate: float) -> dict:
+        _check_nyquist(self.f_max, sample_rate)
+        return dict(n_bands=self.n_bins, f_min=self.f_min, f_max=self.f_max)
+
+
+@dataclass(frozen=True)
+class CqtParams:
+    """Constant-Q transform parameters.
+
+    Bin ``k`` has frequency ``f_min * 2**(k / bins_per_octave)``. Each frame (the STFT's framing,
+    without its window) is correlated with the bin's kernel: ``Q = 1 / (2**(1/bins_per_octave) - 1)``,
+    ``N_k = clamp(round(Q sr / f_k), 1, n_fft)`` samples of ``exp(2 pi i f_k m / sr)`` times a
+    symmetric Hann window, entries below 1 % of the peak dropped, L2-normalised, aligned with the
+    end of the frame. The top bin must be below the Nyquist frequency (checked with the sample rate).
+
+    Parameters
+    ----------
+    bins_per_octave : int
+        >= 1 (12: semitones).
+    n_octaves : int
+        >= 1.
+    f_min : float
+        Frequency of the lowest bin in Hz, finite and > 0.
+    """
+
+    bins_per_octave: int
+    n_octaves: int
+    f_min: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bins_per_octave", _int_param("bins_per_octave", self.bins_per_octave, 1))
+        object.__setattr__(self, "n_octaves", _int_param("n_octaves", self.n_octaves, 1))
+        f_min = _float_param("f_min", self.f_min)
+        if f_min <= 0:
+            raise InvalidInputError(f"f_min must be > 0, got {f_min}")
+        object.__setattr__(self, "f_min", f_min)
+
+    @property
+    def num_bins(self) -> int:
+        """``bins_per_octave * n_octaves``."""
+        return self.bins_per_octave * self.n_octaves
+
+    @property
+    def f_max(self) -> float:
+        """Frequency of the top bin in Hz."""
+        return self.f_min * 2.0 ** ((self.num_bins - 1) / self.bins_per_octave)
+
+    def _engine_kwargs(self, sample_rate: float) -> dict:
+        nyquist = sample_rate / 2
+        if not self.f_max < nyquist:
+            raise InvalidInputError(
+                f"the top CQT bin, {self.f_max:g} Hz, must be below the Nyquist frequency {nyquist:g} Hz: "
+                "lower f_min or n_octaves"
+            )
+        return dict(bins_per_octave=self.bins_per_octave, n_bands=self.num_bins, f_min=self.f_min)
+
+
+_CHROMA_NORMS = ("l2", "l1", "max", "none")
+
+
+@dataclass(frozen=True)
+class ChromaParams:
+    """Chromagram parameters: 12 pitch classes from the magnitude spectrum.
+
+    Each FFT bin with ``f_min <= f <= f_max`` has pitch class ``(69 + 12 log2(f / tuning)) mod 12``
+    and gives chroma ``c`` the weight ``exp(-d^2 / 2)``, ``d`` the circular distance between the
+    two; each chroma row of weights sums to 1; then each frame is normalised.
+
+    Parameters
+    ----------
+    tuning : float
+        Frequency of A4 in Hz, finite and > 0.
+    f_min, f_max : float
+        Frequencies in Hz that contribute, ``0 <= f_min < f_max``. ``f_max`` may exceed the Nyquist
+        frequency (the default 4186 Hz does at 8 kHz); only the bins that exist are used.
+    norm : {None, "l2", "l1", "max", "none"}
+        Per-frame normalisation: None means the default ``"l2"`` (unit Euclidean norm), ``"l1"``
+        unit sum of absolute values, ``"max"`` a largest value of 1, ``"none"`` no normalisation.
+        All-zero frames stay zero.
+    """
+
+    tuning: float = 440.0
+    f_min: float = 32.7
+    f_max: float = 4186.0
+    norm: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        tuning = _float_param("tuning", self.tuning)
+        if tuning <= 0:
+            raise InvalidInputError(f"tuning must be > 0 Hz, got {tuning}")
+        lo, hi = _band_edges(self.f_min, self.f_max, positive=False)
+        norm = "l2" if self.norm is None else self.norm
+        if not isinstance(norm, str) or norm.lower() not in _CHROMA_NORMS:
+            raise InvalidInputError(f"chroma norm must be None, 'l2', 'l1', 'max' or 'none'; got {self.norm!r}")
+        object.__setattr__(self, "tuning", tuning)
+        object.__setattr__(self, "f_min", lo)
+        object.__setattr__(self, "f_max", hi)
+        object.__setattr__(self, "norm", norm.lower())
+
+    @classmethod
+    def music_standard(cls) -> "ChromaParams":
+        """A4 = 440 Hz, C1 (32.7 Hz) to C8 (4186 Hz), L2-normalised frames."""
+        return cls(440.0, 32.7, 4186.0, "l2")
+
+    def _engine_kwargs(self, sample_rate: float) -> dict:
+        return dict(tuning=self.tuning, f_min=self.f_min, f_max=self.f_max, chroma_norm=self.norm)
+
+
+_MFCC_LOGS = {"db": (-80.0, 0.0), "librosa": (-100.0, 80.0)}  # name -> (floor_db, top_db)
+
+
+@dataclass(frozen=True)
+class MfccParams:
+    """MFCC parameters.
+
+    The default pipeline (API.md §5): mel power spectrogram (Slaney mel, norm none, 0 to sr/2)
+    -> ``10 log10(max(x, 1e-8))`` -> unnormalised DCT-II ``c_k = sum_n x_n cos(pi k (n + 1/2) / N)``
+    -> first ``n_mfcc`` -> lifter ``c_k *= 1 + (L/2) sin(pi k / L)`` with ``L = 22`` (c0 kept).
+
+    Parameters
+    ----------
+    n_mfcc : int
+        Coefficients per frame, between 1 and ``n_mels``.
+    dct_norm : {None, "ortho"}
+        None: the unnormalised DCT-II above. ``"ortho"``: the orthonormal DCT-II
+        (``scipy.fft.dct(norm="ortho")``, as librosa and torchaudio use).
+    lifter : float
+        Cepstral lifter ``L`` (finite, >= 0); 0 disables liftering.
+    log : {"db", "librosa"}
+        ``"db"``: ``10 log10(max(x, 1e-8))``. ``"librosa"``: ``librosa.power_to_db`` with its
+        defaults, ``10 log10(max(x, 1e-10))`` then every value raised to at least the signal's
+        maximum minus 80 dB (``top_db=80``, computed per signal, also per item of a batch).
+    mel_norm : MelNorm or str, optional
+        Mel filterbank normalisation (None by default; ``"slaney"`` as librosa uses).
+    htk : bool
+        HTK mel formula (torchaudio's default) instead of Slaney's.
+
+    See Also
+    --------
+    MfccParams.librosa, MfccParams.torchaudio : presets that reproduce those libraries.
+    """
+
+    n_mfcc: int = 13
+    dct_norm: Optional[str] = None
+    lifter: float = 22.0
+    log: str = "db"
+    mel_norm: Union[MelNorm, str, None] = None
+    htk: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_mfcc", _int_param("n_mfcc", self.n_mfcc, 1))
+        dct_norm = None if self.dct_norm in (None, "none") else self.dct_norm
+        if dct_norm not in (None, "ortho"):
+            raise InvalidInputError(f"dct_norm must be None or 'ortho', got {self.dct_norm!r}")
+        object.__setattr__(self, "dct_norm", dct_norm)
+        lifter = _float_param("lifter", self.lifter)
+        if lifter < 0:
+            raise InvalidInputError(f"lifter must be >= 0 (0 disables it), got {lifter}")
+        object.__setattr__(self, "lifter", lifter)
+        if self.log not in _MFCC_LOGS:
+            raise InvalidInputError(f"log must be 'db' or 'librosa', got {self.log!r}")
+        object.__setattr__(self, "mel_norm", MelNorm.parse(self.mel_norm))
+        if not isinstance(self.htk, (bool, np.bool_)):
+            raise TypeError(f"htk must be a bool, got {type(self.htk).__name__} {self.htk!r}")
+        object.__setattr__(self, "htk", bool(self.htk))
+
+    @classmethod
+    def speech_standard(cls) -> "MfccParams":
+        """13 coefficients with the default pipeline (unnormalised DCT-II, lifter 22)."""
+        return cls(13)
+
+    @classmethod
+    def librosa(cls, n_mfcc: int = 13) -> "MfccParams":
+        """``librosa.feature.mfcc(y=y, sr=sr, n_mfcc=n_mfcc)``: Slaney-normalised mel, power_to_db with
+        top_db 80, orthonormal DCT-II, no lifter. Use it with librosa's framing (n_fft 2048, hop 512,
+        periodic Hann window: ``WindowType.custom(scipy.signal.get_window("hann", 2048))``)."""
+        return cls(n_mfcc, dct_norm="ortho", lifter=0.0, log="librosa", mel_norm="slaney")
+
+    @classmethod
+    def torchaudio(cls, n_mfcc: int = 40) -> "MfccParams":
+        """``torchaudio.transforms.MFCC(n_mfcc=n_mfcc)``: HTK mel without normalisation,
+        AmplitudeToDB with top_db 80, orthonormal DCT-II, no lifter. Its framing is n_fft 400,
+        hop 200, periodic Hann and 128 mels; torchaudio pads the ends by reflection where we pad
+        zeros, so the frames whose window reaches past either end of the signal differ."""
+        return cls(n_mfcc, dct_norm="ortho", lifter=0.0, log="librosa", htk=True)
+
+    def _engine_kwargs(self) -> dict:
+        floor_db, top_db = _MFCC_LOGS[self.log]
+        return dict(floor_db=floor_db, top_db=top_db, n_mfcc=self.n_mfcc, dct_norm=self.dct_norm or "none",
+                    lifter=self.lifter, mel_norm=self.mel_norm.value, htk=self.htk)
+
+
+@dataclass(frozen=True)
+class MdctParams:
+    """MDCT parameters.
+
+    Frame ``t`` covers samples ``[t * hop_size, t * hop_size + window_size)`` (no padding) and gives
+    ``N = window_size // 2`` coefficients ``C[k] = sum_n x[n] w[n] cos(pi (2n + 1 + N)(2k + 1) / (4N))``.
+
+    Parameters
+    ----------
+    window_size : int
+        Even, >= 4.
+    hop_size : int
+        Between 1 and ``window_size``; ``window_size // 2`` for perfect reconstruction.
+    window : WindowType
+        Analysis and synthesis window. Perfect reconstruction needs ``w[n]^2 + w[n + N]^2 = 1``
+        with hop ``N``: the sine and Kaiser-Bessel-derived windows of :meth:`sine_window` and
+        :meth:`kbd_window` satisfy it; Hann, Hamming and Blackman do not.
+    """
+
+    window_size: int
+    hop_size: int
+    window: WindowType
+
+    def __post_init__(self) -> None:
+        size = _int_param("window_size", self.window_size, 4)
+        if size % 2:
+            raise InvalidInputError(f"window_size must be even, got {size}")
+        hop = _int_param("hop_size", self.hop_size, 1)
+        if hop > size:
+            raise InvalidInputError(f"hop_size must be <= window_size ({size}), got {hop}")
+        if not isinstance(self.window, WindowType):
+            raise TypeError(f"window must be a WindowType, got {type(self.window).__name__}")
+        if self.window.kind == "custom" and len(self.window.coefficients or ()) != size:
+            raise DimensionMismatchError(
+                f"the custom window has {len(self.window.coefficients or ())} coefficients, but window_size is {size}"
+            )
+        object.__setattr__(self, "window_size", size)
+        object.__setattr__(self, "hop_size", hop)
+
+    @classmethod
+    def sine_window(cls, window_size: int) -> "MdctParams":
+        """The sine window ``sin(pi (n + 1/2) / window_size)`` with hop ``window_size // 2``:
+        perfect reconstruction."""
+        size = _int_param("window_size", window_size, 4)
+        if size % 2:
+            raise InvalidInputError(f"window_size must be even, got {size}")
+        return cls(size, size // 2, WindowType.custom(_core.mdct_sine_window(size)))
+
+    @classmethod
+    def kbd_window(cls, window_size: int, alpha: float = 4.0) -> "MdctParams":
+        """The Kaiser-Bessel-derived window (parameter ``alpha``, Kaiser beta ``pi * alpha``) with hop
+        ``window_size // 2``: perfect reconstruction."""
+        size = _int_param("window_size", window_size, 4)
+        if size % 2:
+            raise InvalidInputError(f"window_size must be even, got {size}")
+        a = _float_param("alpha", alpha)
+        if a < 0:
+            raise InvalidInputError(f"alpha must be >= 0, got {a}")
+        return cls(size, size // 2, WindowType.custom(_core.kbd_window(size, a)))
+
+    @property
+    def n_coefficients(self) -> int:
+        """Coefficients per frame, ``window_size // 2``."""
+        return self.window_size // 2
+

@@ -13,14 +13,17 @@ from . import _core
 from ._errors import InvalidInputError
 from ._input import as_signal, resolve_dtype
 from ._threads import _check, get_num_threads
-from .params import LogParams, MelNorm, MelParams, SpectrogramParams
-from .results import SpectrogramBatch, Spectrogram, StftResult, _PlanMeta
+from .params import ChromaParams, CqtParams, ErbParams, LogHzParams, LogParams, MelParams, SpectrogramParams
+from .results import SpectrogramBatch, StftResult, _PlanMeta
 
 __all__ = ["SpectrogramPlanner", "PLAN_CLASSES"]
 
-SCALES = ("linear", "mel")
+SCALES = ("linear", "mel", "erb", "loghz", "cqt")
 QUANTITIES = ("power", "magnitude", "db")
-FILTER_PARAM_TYPES: Dict[str, Optional[type]] = {"linear": None, "mel": MelParams}
+FILTER_PARAM_TYPES: Dict[str, Optional[type]] = {"linear": None, "mel": MelParams, "erb": ErbParams,
+                                                 "loghz": LogHzParams, "cqt": CqtParams,
+                                                 # not in SCALES: a plan class of its own (features.py)
+                                                 "chroma": ChromaParams}
 
 
 def batch_signals(signals: Any, dtype: np.dtype) -> List[np.ndarray]:
@@ -86,15 +89,13 @@ class _BasePlan:
         self._db_params = db_params
         self._dtype = resolve_dtype(dtype)
         stft = params.stft
-        mel: Dict[str, Any] = {}
-        if isinstance(filter_params, MelParams):
-            mel = dict(n_mels=filter_params.n_mels, f_min=filter_params.f_min,
-                       f_max=filter_params.resolved_f_max(params.sample_rate),
-                       mel_norm=MelNorm.parse(filter_params.norm).value, htk=filter_params.htk)
+        filterbank: Dict[str, Any] = {}
+        if filter_params is not None:
+            filterbank = filter_params._engine_kwargs(params.sample_rate)
         self._engine = _core.Plan(
             self._dtype.name, stft.n_fft, stft.hop_size, stft.centre, stft.window.coefficients_for(stft.n_fft),
             params.sample_rate, self._scale, self._quantity,
-            db_params.floor_db if db_params is not None else -80.0, **mel,
+            db_params.floor_db if db_params is not None else -80.0, **filterbank,
         )
         self._meta = _PlanMeta(params, self._scale, self._quantity, filter_params, db_params,
                                self._engine.frequencies())
@@ -128,7 +129,7 @@ class _BasePlan:
         return (self.n_bins, int(self._engine.n_frames(int(signal_length))))
 
     def _wrap(self, buffer: Any) -> Any:
-        return Spectrogram(buffer, self._meta)
+        return self._meta.item_class(buffer, self._meta)
 
     def compute(self, samples: Any) -> Any:
         """Compute the output for one signal (the GIL is released while the engine runs).
@@ -261,13 +262,57 @@ def _rebuild_plan(name: str, params: Any, filter_params: Any, db_params: Any, dt
 class SpectrogramPlanner:
     """Makes plans: ``planner.mel_db_plan(params, mel_params, db_params, dtype=None)`` and so on.
 
-    Every ``{scale}_{quantity}_plan`` method exists for scales ``linear`` and ``mel`` and
-    quantities ``power``, ``magnitude`` and ``db``. Plans are independent of the planner.
+    Every ``{scale}_{quantity}_plan`` method exists for scales ``linear``, ``mel``, ``erb``,
+    ``loghz`` and ``cqt`` and quantities ``power``, ``magnitude`` and ``db``. Plans are independent of the planner.
     """
 
     def stft_plan(self, params: SpectrogramParams, dtype: Any = None) -> StftPlan:
         """A plan for the complex STFT."""
         return StftPlan(params, dtype)
+
+    def mfcc_plan(self, params: SpectrogramParams, n_mels: int, mfcc_params: Any = None, dtype: Any = None) -> Any:
+        """A plan for MFCCs.
+
+        Parameters
+        ----------
+        params : SpectrogramParams
+            STFT parameters and sample rate of the mel power spectrogram.
+        n_mels : int
+            Mel bands (0 Hz to ``sample_rate / 2``), >= ``mfcc_params.n_mfcc``.
+        mfcc_params : MfccParams, optional
+            Default ``MfccParams()``.
+        dtype : {None, "float64", "float32"}
+            Compute and output dtype.
+
+        Returns
+        -------
+        MfccPlan
+            ``compute`` returns an :class:`Mfcc`.
+        """
+        from .features import MfccPlan
+
+        return MfccPlan(params, n_mels, mfcc_params, dtype)
+
+    def chroma_plan(self, params: SpectrogramParams, chroma_params: Any = None, dtype: Any = None) -> Any:
+        """A plan for chromagrams.
+
+        Parameters
+        ----------
+        params : SpectrogramParams
+            STFT parameters (the window applies) and sample rate.
+        chroma_params : ChromaParams, optional
+            Default ``ChromaParams()``.
+        dtype : {None, "float64", "float32"}
+            Compute and output dtype.
+
+        Returns
+        -------
+        ChromaPlan
+            ``compute`` returns a :class:`Chromagram`.
+        """
+        from .features import ChromaPlan
+
+        return ChromaPlan(params, chroma_params, dtype)
 
 
 def _make_planner_method(cls: Type[_BasePlan]) -> Any:

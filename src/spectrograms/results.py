@@ -17,7 +17,7 @@ from .params import LogParams, MelParams, SpectrogramParams
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.axes
 
-__all__ = ["Spectrogram", "StftResult", "SpectrogramBatch", "KDLCPU", "KDLCUDA"]
+__all__ = ["Spectrogram", "StftResult", "SpectrogramBatch", "Mfcc", "Chromagram", "Fft2dResult", "KDLCPU", "KDLCUDA"]
 
 KDLCPU = 1
 KDLCUDA = 2
@@ -417,8 +417,7 @@ class SpectrogramBatch(_ArrayResult):
         if not 0 <= i < n:
             raise IndexError(f"batch index {index} out of range for {n} items")
         view = self._buffer.item(i, int(self._lengths[i]))
-        cls = StftResult if self._meta.quantity == "complex" else Spectrogram
-        return cls(view, self._meta)
+        return self._meta.item_class(view, self._meta)
 
     def __iter__(self) -> Any:
         return (self[i] for i in range(len(self)))
@@ -437,6 +436,142 @@ def _rebuild_batch(data: np.ndarray, meta: "_PlanMeta", lengths: np.ndarray) -> 
     return SpectrogramBatch(_core.Buffer.from_array(data), meta, lengths)
 
 
+class _FeatureResult(_ArrayResult):
+    """A per-frame feature (``data`` of shape ``(n_features, n_frames)``) and the plan behind it."""
+
+    __slots__ = ("_meta", "__weakref__")
+
+    def __init__(self, buffer: Any, meta: "_PlanMeta") -> None:
+        self._init_buffer(buffer)
+        self._meta = meta
+
+    @property
+    def params(self) -> Any:
+        """The feature parameters (:class:`MfccParams` or :class:`ChromaParams`)."""
+        return self._meta.filter_params
+
+    @property
+    def spectrogram_params(self) -> SpectrogramParams:
+        """The STFT parameters and sample rate it was computed with."""
+        return self._meta.params
+
+    @property
+    def sample_rate(self) -> float:
+        """Samples per second of the analysed signal."""
+        return self._meta.params.sample_rate
+
+    @property
+    def n_frames(self) -> int:
+        """Number of columns (frames)."""
+        return int(self._buffer.shape[-1])
+
+    @property
+    def times(self) -> np.ndarray:
+        """Frame times in seconds, ``i * hop_size / sample_rate``."""
+        return self._meta.times(self.n_frames)
+
+    @property
+    def T(self) -> np.ndarray:
+        """``data.T``, a view of shape ``(n_frames, n_features)``."""
+        return self.data.T
+
+    def __len__(self) -> int:
+        return self.n_frames
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.data[index]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, sample_rate={self.sample_rate:g})"
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_feature, (type(self), np.ascontiguousarray(self.data), self._meta))
+
+
+def _rebuild_feature(cls: type, data: np.ndarray, meta: "_PlanMeta") -> Any:
+    return cls(_core.Buffer.from_array(data), meta)
+
+
+class Mfcc(_FeatureResult):
+    """Mel-frequency cepstral coefficients: ``data`` of shape ``(n_mfcc, n_frames)``.
+
+    Returned by :func:`compute_mfcc` and :class:`MfccPlan`; ``params`` is the :class:`MfccParams`.
+    """
+
+    __slots__ = ()
+
+    @property
+    def n_mfcc(self) -> int:
+        """Coefficients per frame."""
+        return int(self._buffer.shape[-2])
+
+    @property
+    def mel_frequencies(self) -> np.ndarray:
+        """Centres in Hz of the mel bands the coefficients were computed from."""
+        return self._meta.frequencies
+
+
+class Chromagram(_FeatureResult):
+    """A chromagram: ``data`` of shape ``(12, n_frames)``, row 0 the pitch class C.
+
+    Returned by :func:`compute_chromagram` and :class:`ChromaPlan`; ``params`` is the
+    :class:`ChromaParams`.
+    """
+
+    __slots__ = ()
+
+    labels = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+    """The pitch-class name of each row."""
+
+
+class Fft2dResult(_ArrayResult):
+    """The output of a 2-D transform: ``data`` is the half spectrum ``(nrows, ncols // 2 + 1)``
+    (complex, ``kind == "spectrum"``), its power or magnitude (real), or the real image an inverse
+    transform gives back (``kind == "image"``).
+
+    Returned by :func:`fft2d`, :func:`ifft2d`, :func:`power_spectrum_2d` and
+    :func:`magnitude_spectrum_2d`; shares memory with numpy, torch and JAX through DLPack.
+    """
+
+    __slots__ = ("_kind", "_input_shape", "__weakref__")
+
+    def __init__(self, buffer: Any, kind: str, input_shape: Tuple[int, int]) -> None:
+        self._init_buffer(buffer)
+        self._kind = kind
+        self._input_shape = (int(input_shape[0]), int(input_shape[1]))
+
+    @property
+    def kind(self) -> str:
+        """``"spectrum"``, ``"power"``, ``"magnitude"`` or ``"image"``."""
+        return self._kind
+
+    @property
+    def input_shape(self) -> Tuple[int, int]:
+        """``(nrows, ncols)`` of the real array in the spatial domain (the image transformed, or
+        the image returned)."""
+        return self._input_shape
+
+    def __len__(self) -> int:
+        return int(self._buffer.shape[0])
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.data[index]
+
+    def __repr__(self) -> str:
+        return f"Fft2dResult({self._kind}, shape={self.shape}, dtype={self.dtype})"
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_fft2d, (np.ascontiguousarray(self.data), self._kind, self._input_shape))
+
+
+def _rebuild_fft2d(data: np.ndarray, kind: str, input_shape: Tuple[int, int]) -> Fft2dResult:
+    return Fft2dResult(_core.Buffer.from_array(data), kind, input_shape)
+
+
+# Result class of a plan's outputs, by scale (anything else: Spectrogram, or StftResult if complex).
+_RESULT_CLASS_BY_SCALE = {"mfcc": Mfcc, "chroma": Chromagram}
+
+
 class _PlanMeta:
     """What a result needs to know about the plan that made it (shared, immutable, picklable)."""
 
@@ -452,6 +587,13 @@ class _PlanMeta:
         frequencies = np.array(frequencies, dtype=np.float64)
         frequencies.setflags(write=False)
         self.frequencies = frequencies
+
+    @property
+    def item_class(self) -> type:
+        """The result class of one output of the plan."""
+        if self.scale in _RESULT_CLASS_BY_SCALE:
+            return _RESULT_CLASS_BY_SCALE[self.scale]
+        return StftResult if self.quantity == "complex" else Spectrogram
 
     def times(self, n_frames: int) -> np.ndarray:
         t = np.arange(n_frames, dtype=np.float64) * (self.params.stft.hop_size / self.params.sample_rate)

@@ -87,4 +87,20 @@ class ScratchArray {
     std::size_t size_ = 0;
 };
 
+/// A fixed-size, uninitialised, buffer_alignment-aligned scratch array (what FFTW's new-array
+/// execute functions need), freed on scope exit.
+template <class E> class AlignedArray {
+  public:
+    explicit AlignedArray(std::int64_t n)
+        : data_(static_cast<E *>(aligned_malloc(sizeof(E) * static_cast<std::size_t>(n > 0 ? n : 1)))) {}
+    ~AlignedArray() { aligned_free(data_); }
+    AlignedArray(const AlignedArray &) = delete;
+    AlignedArray &operator=(const AlignedArray &) = delete;
+    E *data() noexcept { return data_; }
+    E &operator[](std::int64_t i) noexcept { return data_[i]; }
+
+  private:
+    E *data_;
+};
+
 }  // namespace spectrograms

@@ -4,6 +4,7 @@
 #include <complex>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "buffer.hpp"
@@ -13,7 +14,10 @@
 
 namespace spectrograms {
 
-enum class Scale : std::uint8_t { linear, mel };
+/// Rows of the output: FFT bins, or bands of a filterbank applied to power (mel, ERB, log-Hz), or
+/// the 12 pitch classes of a chromagram (a filterbank on |X|, then each frame normalised), or
+/// constant-Q bins (complex kernels applied to the unwindowed frame, see cqt_kernels).
+enum class Scale : std::uint8_t { linear, mel, erb, loghz, chroma, cqt };
 /// What each output cell holds: the complex STFT, |X|^2, |X| (on filterbank scales
 /// sqrt(filterbank @ |X|^2)), or 10 log10(max(power, 10^(floor_db/10))).
 enum class Quantity : std::uint8_t { complex, power, magnitude, db };
@@ -33,6 +37,32 @@ struct MelConfig {
     bool htk = false;
 };
 
+/// ERB filters (n_bands = n_filters) or log-Hz bins (n_bands = n_bins) between f_min and f_max.
+struct BandConfig {
+    std::int64_t n_bands = 0;
+    double f_min = 0.0;
+    double f_max = 0.0;
+};
+
+/// How each chroma frame is scaled: not at all, to unit L1 or L2 norm, or to a maximum of 1.
+/// All-zero frames stay zero.
+enum class ChromaNorm : std::uint8_t { none, l1, l2, max };
+/// Parses "none", "l1", "l2", "max"; throws invalid_input naming them.
+ChromaNorm chroma_norm_from_string(const std::string &name);
+
+struct ChromaConfig {
+    double tuning = 440.0;  ///< frequency of A4 in Hz
+    double f_min = 32.7;
+    double f_max = 4186.0;  ///< may exceed Nyquist: only the bins that exist are used
+    ChromaNorm norm = ChromaNorm::l2;
+};
+
+struct CqtConfig {
+    std::int64_t bins_per_octave = 12;
+    std::int64_t n_bins = 84;
+    double f_min = 32.70319566257483;  ///< the top bin f_min 2^((n_bins-1)/bins_per_octave) < Nyquist
+};
+
 struct PlanConfig {
     StftConfig stft;
     double sample_rate = 16000.0;
@@ -40,6 +70,10 @@ struct PlanConfig {
     Quantity quantity = Quantity::power;
     double floor_db = -80.0;
     MelConfig mel;
+    BandConfig erb;
+    BandConfig loghz;
+    ChromaConfig chroma;  ///< with Scale::chroma, whose quantity must be magnitude
+    CqtConfig cqt;        ///< with Scale::cqt, which ignores the window (frames are not windowed)
 };
 
 /// Throws invalid_input (or dimension_mismatch for a window of the wrong length) with a message
@@ -56,7 +90,7 @@ template <class T> class SpectrogramPlan {
     explicit SpectrogramPlan(PlanConfig config);
 
     const PlanConfig &config() const noexcept { return config_; }
-    /// Rows of the output: n_fft/2+1 on the linear scale, n_mels on mel.
+    /// Rows of the output: n_fft/2+1 on the linear scale, else the number of bands.
     std::int64_t n_bins() const noexcept { return n_bins_; }
     std::int64_t n_frames(std::int64_t signal_length) const noexcept {
         return n_frames_for(signal_length, config_.stft.n_fft, config_.stft.hop_size,
@@ -92,6 +126,10 @@ template <class T> class SpectrogramPlan {
              std::int64_t max_frames, int n_threads, void *out) const;
     void emit_block(const complex_type *spectra, std::int64_t count, T *tile, void *out,
                     std::int64_t row_stride, std::int64_t column) const;
+    /// Power -> the plan's quantity (magnitude or dB), in place.
+    void finish_cells(T *row, std::int64_t count) const;
+    void emit_cqt_block(const T *frames, std::int64_t count, T *tile, void *out, std::int64_t row_stride,
+                        std::int64_t column) const;
 
     PlanConfig config_;
     std::int64_t n_fft_bins_;
@@ -103,6 +141,8 @@ template <class T> class SpectrogramPlan {
     std::shared_ptr<const FftPlan<T>> fft_;
     SparseFilterbank filterbank_;
     std::vector<T> band_weights_;
+    std::vector<T> band_weights_imag_;  ///< CQT only
+    std::int64_t tile_first_ = 0, tile_last_ = 0;  ///< bins (CQT: samples) [first, last) it reads
 };
 
 /// Inverse STFT by weighted overlap-add (librosa.istft with the same window): each frame's

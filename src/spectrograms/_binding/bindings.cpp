@@ -12,11 +12,15 @@
 #include "spectrograms/buffer.hpp"
 #include "spectrograms/dlpack.hpp"
 #include "spectrograms/errors.hpp"
+#include "spectrograms/features.hpp"
+#include "spectrograms/fft2d.hpp"
 #include "spectrograms/fft.hpp"
 #include "spectrograms/filterbank.hpp"
+#include "spectrograms/mdct.hpp"
 #include "spectrograms/plan.hpp"
 #include "spectrograms/reconstruct.hpp"
 #include "spectrograms/thread_pool.hpp"
+#include "spectrograms/transforms.hpp"
 #include "spectrograms/window.hpp"
 
 namespace py = pybind11;
@@ -196,7 +200,11 @@ struct PyPlan {
 Scale scale_from_name(const std::string &s) {
     if (s == "linear") return Scale::linear;
     if (s == "mel") return Scale::mel;
-    throw invalid_input("scale must be 'linear' or 'mel'; got '" + s + "'");
+    if (s == "erb") return Scale::erb;
+    if (s == "loghz") return Scale::loghz;
+    if (s == "chroma") return Scale::chroma;
+    if (s == "cqt") return Scale::cqt;
+    throw invalid_input("scale must be 'linear', 'mel', 'erb', 'loghz', 'chroma' or 'cqt'; got '" + s + "'");
 }
 
 Quantity quantity_from_name(const std::string &s) {
@@ -235,6 +243,88 @@ template <class T> py::array to_numpy(const std::vector<T> &v) {
     py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
     std::memcpy(a.mutable_data(), v.data(), sizeof(T) * v.size());
     return std::move(a);
+}
+
+using MfccVariant = std::variant<std::shared_ptr<MfccPlan<float>>, std::shared_ptr<MfccPlan<double>>>;
+
+struct PyMfccPlan {
+    MfccVariant plan;
+};
+
+PyBuffer mfcc_compute(const PyMfccPlan &p, const std::vector<py::array> &signals, int n_threads, bool pad,
+                      bool batch) {
+    return std::visit(
+        [&](const auto &plan) {
+            using T = typename std::decay_t<decltype(*plan)>::value_type;
+            auto views = signal_views<T>(signals);
+            BufferPtr out;
+            {
+                py::gil_scoped_release release;
+                out = batch ? plan->compute_batch(views, n_threads, pad) : plan->compute(views.at(0), n_threads);
+            }
+            return PyBuffer(out);
+        },
+        p.plan);
+}
+
+// f(view) for a 1-D real array (float32/float64) viewed without a copy, GIL released.
+template <class F> PyBuffer with_real(const py::array &x, F f) {
+    auto run = [&](auto tag) {
+        auto view = signal_view<decltype(tag)>(x, 0);
+        BufferPtr out;
+        {
+            py::gil_scoped_release release;
+            out = f(view);
+        }
+        return PyBuffer(out);
+    };
+    if (has_dtype<float>(x)) return run(float{});
+    if (has_dtype<double>(x)) return run(double{});
+    throw internal_error("the Python layer must pass float32 or float64 here");
+}
+
+// Likewise for a 1-D complex array (complex64/complex128).
+template <class F> PyBuffer with_complex(const py::array &x, F f) {
+    auto run = [&](auto tag) {
+        auto view = signal_view<std::complex<decltype(tag)>>(x, 0);
+        BufferPtr out;
+        {
+            py::gil_scoped_release release;
+            out = f(view);
+        }
+        return PyBuffer(out);
+    };
+    if (has_dtype<std::complex<float>>(x)) return run(float{});
+    if (has_dtype<std::complex<double>>(x)) return run(double{});
+    throw internal_error("the Python layer must pass complex64 or complex128 here");
+}
+
+// A 2-D view of a numpy array of element type E, through its strides; no copy.
+template <class E> MatrixView<E> matrix_view(const py::array &a, const char *what) {
+    if (a.ndim() != 2) throw invalid_input(std::string(what) + " must be 2-D");
+    if (!has_dtype<E>(a)) throw internal_error("matrix dtype does not match");
+    const auto elem = static_cast<py::ssize_t>(sizeof(E));
+    if (a.strides(0) % elem || a.strides(1) % elem)
+        throw invalid_input(std::string(what) + "'s strides are not multiples of its element size");
+    return {static_cast<const E *>(a.data()), static_cast<std::int64_t>(a.shape(0)),
+            static_cast<std::int64_t>(a.shape(1)), static_cast<std::int64_t>(a.strides(0) / elem),
+            static_cast<std::int64_t>(a.strides(1) / elem)};
+}
+
+// f(view) for a 2-D real (float32/float64) array, GIL released.
+template <class F> PyBuffer with_real_matrix(const py::array &x, F f) {
+    auto run = [&](auto tag) {
+        auto view = matrix_view<decltype(tag)>(x, "the array");
+        BufferPtr out;
+        {
+            py::gil_scoped_release release;
+            out = f(view);
+        }
+        return PyBuffer(out);
+    };
+    if (has_dtype<float>(x)) return run(float{});
+    if (has_dtype<double>(x)) return run(double{});
+    throw internal_error("the Python layer must pass float32 or float64 here");
 }
 
 py::object py_error(const char *name) {
@@ -312,7 +402,8 @@ PYBIND11_MODULE(_core, m) {
         .def(py::init([](const std::string &dtype, std::int64_t n_fft, std::int64_t hop_size, bool centre,
                          std::vector<double> window, double sample_rate, const std::string &scale,
                          const std::string &quantity, double floor_db, std::int64_t n_mels, double f_min,
-                         double f_max, const std::string &mel_norm, bool htk) {
+                         double f_max, const std::string &mel_norm, bool htk, std::int64_t n_bands,
+                         double tuning, const std::string &chroma_norm, std::int64_t bins_per_octave) {
                  PlanConfig c;
                  c.stft = {n_fft, hop_size, centre, std::move(window)};
                  c.sample_rate = sample_rate;
@@ -320,6 +411,9 @@ PYBIND11_MODULE(_core, m) {
                  c.quantity = quantity_from_name(quantity);
                  c.floor_db = floor_db;
                  c.mel = {n_mels, f_min, f_max, mel_norm_from_string(mel_norm), htk};
+                 c.erb = c.loghz = {n_bands, f_min, f_max};
+                 c.chroma = {tuning, f_min, f_max, chroma_norm_from_string(chroma_norm)};
+                 c.cqt = {bins_per_octave, n_bands, f_min};
                  PyPlan p;
                  py::gil_scoped_release release;  // FFTW planning can take a while
                  if (dtype == "float32") {
@@ -336,7 +430,8 @@ PYBIND11_MODULE(_core, m) {
              py::arg("dtype"), py::arg("n_fft"), py::arg("hop_size"), py::arg("centre"), py::arg("window"),
              py::arg("sample_rate"), py::arg("scale"), py::arg("quantity"), py::arg("floor_db") = -80.0,
              py::arg("n_mels") = 0, py::arg("f_min") = 0.0, py::arg("f_max") = 0.0, py::arg("mel_norm") = "none",
-             py::arg("htk") = false)
+             py::arg("htk") = false, py::arg("n_bands") = 0, py::arg("tuning") = 440.0,
+             py::arg("chroma_norm") = "l2", py::arg("bins_per_octave") = 12)
         .def_property_readonly("n_bins", [](const PyPlan &p) { return std::visit([](auto &q) { return q->n_bins(); }, p.plan); })
         .def_property_readonly("input_dtype", [](const PyPlan &p) { return std::string(dtype_name(p.input_dtype)); })
         .def_property_readonly("output_dtype", [](const PyPlan &p) {
@@ -374,6 +469,49 @@ PYBIND11_MODULE(_core, m) {
                 return PyBuffer(out);
             }, p.plan);
         });
+
+    py::class_<PyMfccPlan>(m, "MfccPlan", "An engine MFCC plan (private; see spectrograms.MfccPlan).")
+        .def(py::init([](const std::string &dtype, std::int64_t n_fft, std::int64_t hop_size, bool centre,
+                         std::vector<double> window, double sample_rate, std::int64_t n_mels, double f_min,
+                         double f_max, const std::string &mel_norm, bool htk, double floor_db, std::int64_t n_mfcc,
+                         const std::string &dct_norm, double lifter, double top_db) {
+                 PlanConfig c;
+                 c.stft = {n_fft, hop_size, centre, std::move(window)};
+                 c.sample_rate = sample_rate;
+                 c.scale = Scale::mel;
+                 c.mel = {n_mels, f_min, f_max, mel_norm_from_string(mel_norm), htk};
+                 MfccConfig m;
+                 m.floor_db = floor_db;
+                 m.n_mfcc = n_mfcc;
+                 m.dct_norm = dct_norm_from_string(dct_norm);
+                 m.lifter = lifter;
+                 m.top_db = top_db;
+                 PyMfccPlan p;
+                 py::gil_scoped_release release;
+                 if (dtype == "float32") p.plan = std::make_shared<MfccPlan<float>>(std::move(c), m);
+                 else if (dtype == "float64") p.plan = std::make_shared<MfccPlan<double>>(std::move(c), m);
+                 else throw invalid_input("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+                 return p;
+             }),
+             py::arg("dtype"), py::arg("n_fft"), py::arg("hop_size"), py::arg("centre"), py::arg("window"),
+             py::arg("sample_rate"), py::arg("n_mels"), py::arg("f_min"), py::arg("f_max"), py::arg("mel_norm"),
+             py::arg("htk"), py::arg("floor_db"), py::arg("n_mfcc"), py::arg("dct_norm"), py::arg("lifter"),
+             py::arg("top_db"))
+        .def_property_readonly("n_bins", [](const PyMfccPlan &p) {
+            return std::visit([](auto &q) { return q->n_mfcc(); }, p.plan);
+        })
+        .def("n_frames", [](const PyMfccPlan &p, std::int64_t n) {
+            return std::visit([&](auto &q) { return q->mel_plan().n_frames(n); }, p.plan);
+        })
+        .def("frequencies", [](const PyMfccPlan &p) {
+            return to_numpy(std::visit([](auto &q) { return q->mel_plan().frequencies(); }, p.plan));
+        }, "Centres of the mel bands the coefficients come from.")
+        .def("compute", [](const PyMfccPlan &p, py::array signal, int n_threads) {
+            return mfcc_compute(p, {std::move(signal)}, n_threads, true, false);
+        }, py::arg("signal"), py::arg("n_threads") = 1)
+        .def("compute_batch", [](const PyMfccPlan &p, std::vector<py::array> signals, int n_threads, bool pad) {
+            return mfcc_compute(p, signals, n_threads, pad, true);
+        }, py::arg("signals"), py::arg("n_threads") = 1, py::arg("pad") = true);
 
     m.def("istft", [](py::array spectra, std::int64_t n_fft, std::int64_t hop_size, std::vector<double> window,
                       bool centre, std::int64_t length) {
@@ -448,6 +586,88 @@ PYBIND11_MODULE(_core, m) {
         }, p.plan);
     }, py::arg("plan"), py::arg("magnitude"), py::arg("n_iter"), py::arg("momentum"), py::arg("phase"),
        py::arg("length") = -1);
+
+    m.def("fft", [](py::array x, std::int64_t n) {
+        if (x.dtype().kind() == 'c') return with_complex(x, [&](const auto &v) { return fft(v, n); });
+        return with_real(x, [&](const auto &v) { return fft(v, n); });
+    }, py::arg("x"), py::arg("n"));
+    m.def("rfft", [](py::array x, std::int64_t n) {
+        return with_real(x, [&](const auto &v) { return rfft(v, n); });
+    }, py::arg("x"), py::arg("n"));
+    m.def("irfft", [](py::array spectrum, std::int64_t n) {
+        return with_complex(spectrum, [&](const auto &v) { return irfft(v, n); });
+    }, py::arg("spectrum"), py::arg("n"));
+    m.def("spectrum", [](py::array x, std::int64_t n, std::vector<double> window, bool magnitude) {
+        return with_real(x, [&](const auto &v) { return spectrum(v, n, window, magnitude); });
+    }, py::arg("x"), py::arg("n"), py::arg("window"), py::arg("magnitude"));
+    m.def("fft_frequencies", [](std::int64_t n, double d, bool real) { return to_numpy(fft_frequencies(n, d, real)); },
+          py::arg("n"), py::arg("d"), py::arg("real"));
+    m.def("fft_shift", [](py::array a, bool inverse) {
+        // a is C-contiguous, 1-D or 2-D, of one of the Buffer dtypes (the Python layer sees to it)
+        const DType d = dtype_from_name(py::str(a.dtype()).cast<std::string>());
+        std::vector<std::int64_t> shape(a.shape(), a.shape() + a.ndim());
+        if (shape.empty() || shape.size() > 2) throw invalid_input("fftshift takes a 1-D or 2-D array");
+        const std::int64_t rows = shape.size() == 2 ? shape[0] : 1, cols = shape.back();
+        auto out = make_buffer(d, shape);
+        {
+            py::gil_scoped_release release;
+            fft_shift(a.data(), out->data(), rows, cols, dtype_size(d), inverse);
+        }
+        return PyBuffer(out);
+    }, py::arg("a"), py::arg("inverse"));
+
+    m.def("fft2d", [](py::array x, int n_threads) {
+        return with_real_matrix(x, [&](const auto &v) { return fft2d(v, n_threads); });
+    }, py::arg("x"), py::arg("n_threads") = 1);
+    m.def("spectrum2d", [](py::array x, bool magnitude, int n_threads) {
+        return with_real_matrix(x, [&](const auto &v) { return spectrum2d(v, magnitude, n_threads); });
+    }, py::arg("x"), py::arg("magnitude"), py::arg("n_threads") = 1);
+    m.def("ifft2d", [](py::array spectrum, std::int64_t out_cols, int n_threads) {
+        auto run = [&](auto tag) {
+            using T = decltype(tag);
+            auto view = matrix_view<std::complex<T>>(spectrum, "the spectrum");
+            BufferPtr out;
+            {
+                py::gil_scoped_release release;
+                out = ifft2d<T>(view, out_cols, n_threads);
+            }
+            return PyBuffer(out);
+        };
+        if (has_dtype<std::complex<float>>(spectrum)) return run(float{});
+        if (has_dtype<std::complex<double>>(spectrum)) return run(double{});
+        throw internal_error("the Python layer must pass complex64 or complex128 here");
+    }, py::arg("spectrum"), py::arg("out_cols"), py::arg("n_threads") = 1);
+    m.def("gaussian_kernel_2d", [](std::int64_t size, double sigma) {
+        py::array_t<double> a({size, size});
+        auto k = gaussian_kernel_2d(size, sigma);
+        std::memcpy(a.mutable_data(), k.data(), sizeof(double) * k.size());
+        return a;
+    }, py::arg("size"), py::arg("sigma"));
+    m.def("convolve_fft", [](py::array image, py::array kernel, int n_threads) {
+        return with_real_matrix(image, [&](const auto &v) {
+            using T = typename std::decay_t<decltype(v)>::value_type;
+            return convolve_fft<T>(v, matrix_view<T>(kernel, "the kernel"), n_threads);
+        });
+    }, py::arg("image"), py::arg("kernel"), py::arg("n_threads") = 1);
+    m.def("frequency_filter", [](py::array image, const std::string &pass, double low, double high, int n_threads) {
+        const FrequencyPass p = pass == "low" ? FrequencyPass::low : pass == "high" ? FrequencyPass::high
+                                                                                    : FrequencyPass::band;
+        return with_real_matrix(image, [&](const auto &v) { return frequency_filter(v, p, low, high, n_threads); });
+    }, py::arg("image"), py::arg("pass_"), py::arg("low"), py::arg("high"), py::arg("n_threads") = 1);
+    m.def("sharpen_fft", [](py::array image, double amount, int n_threads) {
+        return with_real_matrix(image, [&](const auto &v) { return sharpen_fft(v, amount, n_threads); });
+    }, py::arg("image"), py::arg("amount"), py::arg("n_threads") = 1);
+
+    m.def("mdct", [](py::array x, std::vector<double> window, std::int64_t hop) {
+        return with_real(x, [&](const auto &v) { return mdct(v, window, hop); });
+    }, py::arg("x"), py::arg("window"), py::arg("hop"));
+    m.def("imdct", [](py::array coefficients, std::vector<double> window, std::int64_t hop, std::int64_t length) {
+        return with_real_matrix(coefficients, [&](const auto &c) {
+            return imdct(c.data, c.rows, c.cols, c.row_stride, c.col_stride, window, hop, length);
+        });
+    }, py::arg("coefficients"), py::arg("window"), py::arg("hop"), py::arg("length") = -1);
+    m.def("mdct_sine_window", [](std::int64_t n) { return to_numpy(mdct_sine_window(n)); });
+    m.def("kbd_window", [](std::int64_t n, double alpha) { return to_numpy(kbd_window(n, alpha)); });
 
     m.def("make_window", [](const std::string &kind, std::int64_t n, double param) {
         return to_numpy(make_window(window_kind_from_string(kind), n, param));

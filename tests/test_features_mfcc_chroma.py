@@ -1,0 +1,128 @@
+"""MFCC and chromagram: against the API.md §5 formulas and, for the presets, against librosa."""
+
+import numpy as np
+import pytest
+import scipy.signal
+
+import spectrograms as sg
+import features_reference as ref
+
+librosa = pytest.importorskip("librosa")
+
+SR = 22050
+RNG = np.random.default_rng(99)
+NOISE = RNG.standard_normal(SR)
+# noise with a silent second half, so that the top_db clamp of the librosa convention matters
+QUIET_END = np.concatenate([RNG.standard_normal(SR // 2), np.zeros(SR // 2)])
+
+
+def periodic_hann(n):
+    return sg.WindowType.custom(scipy.signal.get_window("hann", n))
+
+
+def close_to(ours, expected, rel):
+    """|ours - expected| <= rel * max|expected| everywhere (coefficients cross zero)."""
+    assert ours.shape == expected.shape
+    err = np.abs(ours - expected).max() / np.abs(expected).max()
+    assert err <= rel, err
+
+
+# ---- MFCC ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n_fft,hop,n_mels,n_mfcc", [(512, 160, 40, 13), (2048, 512, 128, 20), (400, 100, 26, 26)])
+def test_mfcc_default_matches_the_formula(n_fft, hop, n_mels, n_mfcc):
+    out = sg.compute_mfcc(NOISE, sg.StftParams(n_fft, hop), SR, n_mels, sg.MfccParams(n_mfcc))
+    expected = ref.mfcc(NOISE, SR, n_fft, hop, np.hanning(n_fft), n_mels, n_mfcc, lifter=22)
+    close_to(out.data, expected, 1e-12)
+    assert out.n_mfcc == n_mfcc and out.shape == expected.shape
+    np.testing.assert_allclose(out.times, np.arange(out.n_frames) * hop / SR, rtol=1e-15)
+
+
+def test_mfcc_without_lifter_and_orthonormal_dct():
+    out = sg.compute_mfcc(NOISE, sg.StftParams(512, 256), SR, 40, sg.MfccParams(13, dct_norm="ortho", lifter=0))
+    plain = ref.mfcc(NOISE, SR, 512, 256, np.hanning(512), 40, 13, lifter=0)
+    scale = np.full(13, np.sqrt(2 / 40))
+    scale[0] = np.sqrt(1 / 40)
+    close_to(out.data, plain * scale[:, None], 1e-12)
+
+
+@pytest.mark.parametrize("y", [NOISE, QUIET_END], ids=["noise", "quiet_end"])
+@pytest.mark.parametrize("n_mfcc", [13, 20])
+def test_mfcc_librosa_preset_equals_librosa(y, n_mfcc):
+    stft = sg.StftParams(2048, 512, periodic_hann(2048))
+    out = sg.compute_mfcc(y, stft, SR, 128, sg.MfccParams.librosa(n_mfcc))
+    close_to(out.data, librosa.feature.mfcc(y=y, sr=SR, n_mfcc=n_mfcc), 1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Empty filters detected")  # 128 mels at n_fft 400, as torchaudio has it
+def test_mfcc_torchaudio_preset_is_the_librosa_pipeline_with_htk_mels():
+    # torchaudio.transforms.MFCC's pipeline (HTK mel without norm, AmplitudeToDB(top_db=80),
+    # ortho DCT) expressed in librosa; torchaudio itself pads by reflection (see docs/features.md).
+    stft = sg.StftParams(400, 200, periodic_hann(400))
+    out = sg.compute_mfcc(QUIET_END, stft, 16000, 128, sg.MfccParams.torchaudio())
+    mel = librosa.feature.melspectrogram(y=QUIET_END, sr=16000, n_fft=400, hop_length=200, n_mels=128, htk=True,
+                                         norm=None, dtype=np.float64)
+    expected = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=40)
+    close_to(out.data, expected, 1e-6)
+
+
+def test_mel_librosa_preset_equals_melspectrogram():
+    params = sg.SpectrogramParams(sg.StftParams(2048, 512, periodic_hann(2048)), SR)
+    out = sg.compute_mel_power_spectrogram(NOISE, params, sg.MelParams(128, norm="slaney"))
+    # librosa builds its mel filterbank in float32 by default: agreement is at that level
+    close_to(out.data, librosa.feature.melspectrogram(y=NOISE, sr=SR), 1e-6)
+
+
+def test_mfcc_plan_compute_frame_is_a_column_of_compute():
+    plan = sg.SpectrogramPlanner().mfcc_plan(sg.SpectrogramParams(sg.StftParams(512, 128), SR), 40,
+                                             sg.MfccParams.librosa())
+    full = plan.compute(QUIET_END).data
+    assert np.array_equal(plan.compute_frame(QUIET_END, 5), full[:, 5])
+    with pytest.raises(IndexError):
+        plan.compute_frame(QUIET_END, full.shape[1])
+    assert plan.output_shape(len(QUIET_END)) == full.shape
+    assert plan.n_mels == 40
+
+
+# ---- chroma --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n_fft,hop,sr", [(2048, 512, 22050), (4096, 1024, 44100), (1023, 256, 8000)])
+def test_chroma_matches_the_formula(n_fft, hop, sr):
+    out = sg.compute_chromagram(NOISE, sg.StftParams(n_fft, hop), sr, sg.ChromaParams())
+    expected = ref.chroma(NOISE, sr, n_fft, hop, np.hanning(n_fft))
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.linalg.norm(out.data, axis=0), 1.0, rtol=1e-14)
+
+
+def test_chroma_weights_rows_sum_to_one_and_tuning_moves_them():
+    params = sg.SpectrogramParams(sg.StftParams(4096, 1024), SR)
+    for tuning in (440.0, 432.0):
+        cp = sg.ChromaParams(tuning=tuning, f_min=50.0, f_max=5000.0)
+        W = sg.SpectrogramPlanner().chroma_plan(params, cp)._engine.filterbank()
+        np.testing.assert_allclose(W, ref.chroma_weights(SR, 4096, tuning, 50.0, 5000.0), rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(W.sum(axis=1), 1.0, rtol=1e-14)
+
+
+@pytest.mark.parametrize("norm", ["l1", "max", "none"])
+def test_chroma_other_normalisations(norm):
+    stft = sg.StftParams(2048, 512)
+    raw = ref.chroma_weights(SR, 2048, 440.0, 32.7, 4186.0) @ np.abs(ref.stft(NOISE, 2048, 512, np.hanning(2048)))
+    size = {"l1": np.abs(raw).sum(axis=0), "max": np.abs(raw).max(axis=0), "none": np.ones(raw.shape[1])}[norm]
+    out = sg.compute_chromagram(NOISE, stft, SR, sg.ChromaParams(norm=norm))
+    np.testing.assert_allclose(out.data, raw / size, rtol=1e-12)
+
+
+def test_chroma_labels_pitch_and_silence():
+    t = np.arange(SR) / SR
+    c = sg.compute_chromagram(np.sin(2 * np.pi * 261.6256 * t), sg.StftParams(4096, 1024), SR)
+    assert c.labels == ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+    assert c.labels[int(c.data[:, c.n_frames // 2].argmax())] == "C"
+    silent = sg.compute_chromagram(np.zeros(5000), sg.StftParams(1024, 256), SR)
+    assert np.all(silent.data == 0)
+    assert sg.ChromaParams.music_standard() == sg.ChromaParams()
+
+
+def test_chroma_f_max_above_nyquist_uses_the_bins_there_are():
+    out = sg.compute_chromagram(NOISE, sg.StftParams(512, 128), 8000, sg.ChromaParams(f_max=4186.0))
+    expected = ref.chroma(NOISE, 8000, 512, 128, np.hanning(512), f_max=4186.0)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
