@@ -569,4 +569,8 @@ def test_public_api_is_documented_and_annotated():
     for name in ("device", "dtype", "pad", "channel_dim"):
         assert name in inspect.signature(sgt.batch).parameters
     assert list(inspect.signature(sg.Spectrogram.to_torch).parameters) == ["self", "device", "with_metadata", "dtype"]
-    assert set(sgt.__all__) == {"TorchSpectrogram", "to_torch", "batch", "batch_with_metadata"}
+    assert set(sgt.__all__) == {"TorchSpectrogram", "to_torch", "batch", "batch_with_metadata",
+                                "Spectrogram", "MelSpectrogram", "LogMelSpectrogram", "MFCC",  # exportable layers
+                                "export_onnx", "export_coreml"}
+    for name in sgt.__all__:
+        assert inspect.getdoc(getattr(sgt, name)), name
