@@ -42,6 +42,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
 
 import numpy as np
 
+from . import _core
 from ._errors import DimensionMismatchError, InvalidInputError
 from .params import LogParams, MelParams, SpectrogramParams
 
@@ -87,14 +88,10 @@ def _dct_matrix(n_mfcc: int, n_mels: int) -> np.ndarray:
 
     ``D[k, n] = cos(pi k (n + 1/2) / n_mels)`` (API.md §5), so ``c = D @ log_mel``.
 
-    TODO(engine MFCC): the engine's MFCC is being added on another branch. When it lands, return
-    the engine's matrix from here (and only here) so that layer and engine share coefficients,
-    e.g. ``return np.asarray(plan._engine.dct_matrix())[:n_mfcc]``; the lifter stays in
-    :func:`_lifter` unless the engine folds it in too (then make ``_lifter`` return ones).
+    The matrix comes from the engine (the one its MFCC plans use, here without the lifter, which
+    :func:`_lifter` applies), so layer and engine share their coefficients.
     """
-    k = np.arange(n_mfcc, dtype=np.float64)[:, None]
-    n = np.arange(n_mels, dtype=np.float64)[None, :]
-    return np.cos(np.pi * k * (n + 0.5) / n_mels)
+    return np.asarray(_core.mfcc_dct_matrix(n_mfcc, n_mels, "none", 0.0))
 
 
 def _lifter(n_mfcc: int, lifter: int = MFCC_LIFTER) -> np.ndarray:

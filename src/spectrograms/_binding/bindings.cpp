@@ -669,6 +669,18 @@ PYBIND11_MODULE(_core, m) {
     m.def("mdct_sine_window", [](std::int64_t n) { return to_numpy(mdct_sine_window(n)); });
     m.def("kbd_window", [](std::int64_t n, double alpha) { return to_numpy(kbd_window(n, alpha)); });
 
+    m.def("mfcc_dct_matrix", [](std::int64_t n_mfcc, std::int64_t n_mels, const std::string &dct_norm, double lifter) {
+        MfccConfig c;
+        c.n_mfcc = n_mfcc;
+        c.dct_norm = dct_norm_from_string(dct_norm);
+        c.lifter = lifter;
+        auto m = mfcc_dct_matrix(c, n_mels);
+        py::array_t<double> a({n_mfcc, n_mels});
+        std::memcpy(a.mutable_data(), m.data(), sizeof(double) * m.size());
+        return a;
+    }, py::arg("n_mfcc"), py::arg("n_mels"), py::arg("dct_norm") = "none", py::arg("lifter") = 0.0,
+       "The engine's MFCC matrix (n_mfcc, n_mels): DCT-II with its normalisation and the lifter folded in.");
+
     m.def("make_window", [](const std::string &kind, std::int64_t n, double param) {
         return to_numpy(make_window(window_kind_from_string(kind), n, param));
     }, py::arg("kind"), py::arg("n"), py::arg("param") = 0.0);
