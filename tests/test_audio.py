@@ -321,3 +321,8 @@ def test_missing_soxr_says_how_to_install(tmp_path, monkeypatch):
     assert audio.load(tmp_path / "x.wav")[1] == 8000  # no resampling: soxr not needed
     with pytest.raises(ImportError, match=r"pip install spectrograms\[audio\]"):
         audio.load(tmp_path / "x.wav", sample_rate=16000)
+
+
+def test_save_into_a_missing_folder_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="folder .* does not exist"):
+        sg.save(tmp_path / "no" / "such" / "x.wav", np.zeros(100, np.float32), 16000)

@@ -400,6 +400,10 @@ def save(
     sf = _import_soundfile()
     target = os.fspath(path) if isinstance(path, (str, bytes, os.PathLike)) else path
     name = _source_name(path)
+    if isinstance(target, (str, bytes)):
+        folder = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"cannot write audio file {name!r}: the folder {os.fsdecode(folder)!r} does not exist")
     try:
         sf.write(target, np.ascontiguousarray(frames), int(rate), subtype=subtype, format=format)
     except (TypeError, ValueError) as exc:

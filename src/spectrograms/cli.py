@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
 import os
 import pathlib
 import sys
-import tempfile
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import numpy as np
@@ -175,32 +172,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="files processed in parallel (default: spectrograms.get_num_threads())")
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar on stderr (default: only when stderr is a terminal)")
+    r.add_argument("--scheduler", default="local", metavar="WHERE",
+                   help="local (default: threads in this process), dask://HOST:PORT (a Dask scheduler; "
+                        "needs spectrograms[dask]), ray (RAY_ADDRESS, else a local Ray with --jobs CPUs) or "
+                        "ray://HOST:PORT (Ray Client); needs spectrograms[ray]. Workers must see the same "
+                        "paths; a file whose worker dies is retried on another one")
     ex.set_defaults(func=_extract)
+
+    from . import _export_cli  # the export subcommand (torch is imported only when it runs)
+
+    _export_cli.add_parser(sub)
     return parser
 
 
 # --------------------------------------------------------------------------- finding the inputs
 
-@dataclass
-class Job:
-    """One input file and where its outputs go."""
-
-    source: pathlib.Path
-    display: str
-    npz: pathlib.Path
-    png: Optional[pathlib.Path] = None
-    label: Optional[str] = None  # how the summary names it (default: display)
-
-
-@dataclass
-class Outcome:
-    job: Job
-    shape: Tuple[int, int] = (0, 0)
-    sample_rate: float = 0.0
-    duration: float = 0.0
-    db_range: Optional[Tuple[float, float]] = None
-    error: Optional[str] = None
-    written: List[pathlib.Path] = field(default_factory=list)
+from ._extract import Job, Outcome  # noqa: E402  (shared with the Dask and Ray engines)
 
 
 def _walk(folder: pathlib.Path, exts: Tuple[str, ...], recursive: bool) -> List[pathlib.Path]:
@@ -232,53 +219,20 @@ def _plan_jobs(inputs: Sequence[str], out: pathlib.Path, exts: Tuple[str, ...], 
             raise UsageError(f"input not found: {text}")
 
     # song.wav and song.flac side by side would both become song.npz: keep their extensions then.
-    by_stem: Dict[pathlib.Path, List[int]] = {}
-    for i, (_, _, rel) in enumerate(entries):
-        by_stem.setdefault(rel.with_suffix(""), []).append(i)
-    jobs: List[Job] = []
-    seen: Dict[pathlib.Path, str] = {}
-    for i, (source, display, rel) in enumerate(entries):
-        base = rel.with_suffix("") if len(by_stem[rel.with_suffix("")]) == 1 else rel
-        npz = out / base.parent / (base.name + ".npz")
-        if npz in seen:
-            if os.path.realpath(seen[npz]) == os.path.realpath(display):
-                continue  # the same file given twice
-            raise UsageError(f"{display} and {seen[npz]} would both be written to {npz}; run them separately")
-        seen[npz] = display
-        png = out / base.parent / (base.name + ".png") if plot else None
-        jobs.append(Job(source, display, npz, png))
-    return jobs, warnings
+    try:
+        return _assign_outputs(entries, out, plot), warnings
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- computing
 
-def _atomic_write(path: pathlib.Path, write: Callable[[Any], None]) -> None:
-    """Write through ``write(fileobj)`` into a temporary file next to ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-_UMASK: Optional[int] = None
-
-
-def _umask() -> int:
-    global _UMASK
-    if _UMASK is None:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        _UMASK = mask
-    return _UMASK
+# Reading, computing and writing one file is shared with the Dask and Ray engines (_extract.py).
+from ._extract import assign_outputs as _assign_outputs  # noqa: E402
+from ._extract import atomic_write as _atomic_write  # noqa: E402
+from ._extract import db_range as _db_range  # noqa: E402
+from ._extract import reason as _reason  # noqa: E402
+from ._extract import umask as _umask  # noqa: E402
 
 
 class Extractor:
@@ -312,91 +266,20 @@ class Extractor:
             return plan
 
     def params_json(self, spec: Any, source: str) -> str:
-        a = self.args
-        p: Dict[str, Any] = {
-            "kind": a.kind, "scale": a.scale, "n_fft": a.n_fft, "hop_size": a.hop,
-            "window": repr(self.stft.window).replace("WindowType.", ""), "centre": a.centre,
-            "sample_rate": spec.params.sample_rate, "resampled_to": a.sample_rate, "dtype": a.dtype,
-        }
-        if self.mel is not None:
-            p.update(n_mels=a.n_mels, f_min=a.f_min, f_max=self.mel.resolved_f_max(spec.params.sample_rate),
-                     mel_norm=a.mel_norm, htk=False)
-        if self.log is not None:
-            p["floor_db"] = a.floor_db
-        p["source"] = source
-        p["spectrograms_version"] = self.sg.__version__
-        return json.dumps(p, sort_keys=True)
+        from ._extract import params_json
+
+        return params_json(spec, source, self.args.sample_rate)
 
     def __call__(self, job: Job) -> Outcome:
-        outcome = Outcome(job)
-        try:
-            samples, sr = self.read(job.source)
-            if samples.size == 0:
-                raise ValueError("no audio samples in the file")
-            spec = self.plan(float(sr)).compute(samples)
-            outcome.shape = spec.shape
-            outcome.sample_rate = float(sr)
-            outcome.duration = samples.shape[-1] / float(sr)
-            outcome.db_range = _db_range(spec)
-            arrays: Dict[str, Any] = dict(
-                data=spec.data, frequencies=np.asarray(spec.frequencies), times=np.asarray(spec.times),
-                sample_rate=np.float64(sr), n_fft=np.int64(self.args.n_fft), hop_size=np.int64(self.args.hop),
-                kind=np.str_(self.args.kind), scale=np.str_(self.args.scale),
-                params=np.str_(self.params_json(spec, job.display)), source=np.str_(job.display),
-            )
-            if self.mel is not None:
-                arrays["n_mels"] = np.int64(self.args.n_mels)
-            _atomic_write(job.npz, lambda f: np.savez(f, **arrays))
-            outcome.written.append(job.npz)
-            if job.png is not None:
-                self._plot(spec, job)
-                outcome.written.append(job.png)
-        except Exception as exc:  # noqa: BLE001 - every failure is reported per file
-            outcome.error = _reason(exc)
-        return outcome
+        from ._extract import process_file
 
-    def _plot(self, spec: Any, job: Job) -> None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        with self._plot_lock:  # matplotlib is not thread-safe; figures are made one at a time
-            fig = Figure(figsize=(10, 4), layout="constrained")
-            FigureCanvasAgg(fig)
-            ax = fig.add_subplot()
-            spec.plot(ax=ax, title=f"{job.source.name}: {_describe(self.args)}")
-            _atomic_write(job.png, lambda f: fig.savefig(f, format="png", dpi=100))
+        return process_file(job, self.read, self.plan, resampled_to=self.args.sample_rate)
 
 
 def _describe(args: argparse.Namespace) -> str:
     what = {"db": "dB", "power": "power", "magnitude": "magnitude"}[args.scale]
     bands = f", {args.n_mels} bands" if args.kind == "mel" else ""
     return f"{args.kind} {what} spectrogram{bands}, n_fft {args.n_fft}, hop {args.hop}"
-
-
-def _db_range(spec: Any) -> Optional[Tuple[float, float]]:
-    """(min, max) in dB as the plot shows them (the conversions are monotonic: convert the extremes)."""
-    data = spec.data
-    finite = np.isfinite(data)
-    if not finite.any():
-        return None
-    values = data if finite.all() else data[finite]
-    lo, hi = float(values.min()), float(values.max())
-    if spec.quantity == "power":
-        return (10 * np.log10(max(lo, 1e-10)), 10 * np.log10(max(hi, 1e-10)))
-    if spec.quantity == "magnitude":
-        return (20 * np.log10(max(lo, 1e-5)), 20 * np.log10(max(hi, 1e-5)))
-    return (lo, hi)
-
-
-def _reason(exc: BaseException) -> str:
-    from ._errors import AudioReadError
-
-    if isinstance(exc, AudioReadError) and getattr(exc, "strerror", None):
-        return str(exc.strerror)
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, (ValueError, TypeError, OSError)):
-        return text
-    return f"{type(exc).__name__}: {text}"
 
 
 # --------------------------------------------------------------------------- the extract command
@@ -440,6 +323,12 @@ def _extract(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             import matplotlib  # noqa: F401
         except ImportError:
             raise UsageError("--plot needs matplotlib: pip install spectrograms[plot]") from None
+    from ._extract import SchedulerError, parse_scheduler
+
+    try:
+        scheduler = parse_scheduler(getattr(args, "scheduler", "local"))
+    except SchedulerError as exc:
+        raise UsageError(str(exc)) from None
     inputs = list(args.inputs) or [str(audio.example_path())]
     jobs, warnings = _plan_jobs(inputs, out, args.ext, args.recursive, args.plot)
     if not args.inputs:
@@ -457,24 +346,44 @@ def _extract(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     _umask()  # read the process umask once, before the worker threads start
 
+    engine = None
+    if scheduler.kind != "local":  # a cluster: ship the plan to its workers, which call the same process_file
+        from ._extract import cli_processor, open_engine
+
+        try:
+            processor = cli_processor(extractor.plan, jobs, args.sample_rate, args.f_min, args.f_max)
+            engine = open_engine(scheduler, n_cpus=args.jobs)
+        except (SchedulerError, ValueError, TypeError) as exc:
+            raise UsageError(str(exc)) from None
+
     show = args.progress if args.progress is not None else _isatty(stderr)
     n_jobs = min(args.jobs or sg.get_num_threads(), len(jobs))
     outcomes: List[Optional[Outcome]] = [None] * len(jobs)
     with tqdm(total=len(jobs), unit="file", file=stderr, disable=not show, dynamic_ncols=True,
               desc="extract") as bar:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="extract") as pool:
-            futures = {pool.submit(extractor, job): i for i, job in enumerate(jobs)}
-            try:
-                for future in concurrent.futures.as_completed(futures):
-                    outcome = future.result()
-                    outcomes[futures[future]] = outcome
-                    if outcome.error is not None:
-                        bar.write(f"{PROG}: error: {outcome.job.display}: {outcome.error}", file=stderr)
-                    bar.update(1)
-            except KeyboardInterrupt:
-                for f in futures:
-                    f.cancel()
-                raise
+        def report(i: int, outcome: Outcome) -> None:
+            outcomes[i] = outcome
+            if outcome.error is not None:
+                bar.write(f"{PROG}: error: {outcome.job.display}: {outcome.error}", file=stderr)
+            bar.update(1)
+
+        if engine is not None:
+            with engine:
+                engine.run(processor, jobs, report)
+        else:
+            from ._extract import engine_threads
+
+            # n_jobs files at once, each on its share of the cores (one long file uses them all)
+            with engine_threads(max(1, sg.get_num_threads() // n_jobs)), \
+                    concurrent.futures.ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="extract") as pool:
+                futures = {pool.submit(extractor, job): i for i, job in enumerate(jobs)}
+                try:
+                    for future in concurrent.futures.as_completed(futures):
+                        report(futures[future], future.result())
+                except KeyboardInterrupt:
+                    for f in futures:
+                        f.cancel()
+                    raise
     done = [o for o in outcomes if o is not None]
     _summary(done, out, args, stdout, stderr)
     return EXIT_FAILED if any(o.error is not None for o in done) else EXIT_OK
