@@ -17,6 +17,7 @@ namespace {
 std::atomic<unsigned> g_flags{FFTW_MEASURE};
 std::atomic<bool> g_flags_from_env{false};
 std::atomic<std::int64_t> g_created{0}, g_hits{0};
+constexpr double planning_time_limit_s = 1.0;
 
 unsigned flags_for(const std::string &effort) {
     if (effort == "estimate") return FFTW_ESTIMATE;
@@ -35,6 +36,10 @@ unsigned planner_flags() {
                 // an unknown value keeps the default rather than failing every computation
             }
         }
+        // FFTW_MEASURE can spend seconds on a large prime length; bound each plan's search (the
+        // plan found by then is used). Called here, under the planner lock, before any planning.
+        fftw_set_timelimit(planning_time_limit_s);
+        fftwf_set_timelimit(planning_time_limit_s);
     }
     return g_flags.load();
 }
@@ -69,11 +74,13 @@ std::mutex &planner_mutex() {
 }
 
 void set_planner_effort(const std::string &effort) {
+    std::lock_guard<std::mutex> lock(planner_mutex());
     planner_flags();  // the environment is read once; an explicit call wins over it
     g_flags = flags_for(effort);
 }
 
 std::string planner_effort() {
+    std::lock_guard<std::mutex> lock(planner_mutex());
     switch (planner_flags()) {
         case FFTW_ESTIMATE: return "estimate";
         case FFTW_PATIENT: return "patient";
