@@ -12,7 +12,8 @@
 // engine's scratch), one fftw_plan_dft_r2c_1d(FFTW_MEASURE) is executed per frame with the
 // new-array interface: the FFT cost alone, a lower bound for any spectrogram of that workload.
 // RawFftwMany16 does the same with one fftw_plan_many_dft_r2c call per 16 frames (the C floor's
-// blocking), to show what batched FFTW plans would give.
+// blocking), to show what batched FFTW plans would give; RawFftwCached runs as many single-frame
+// FFTs over 16 frames that stay in cache (pure FFT compute, no memory traffic).
 //
 // Every benchmark uses real (wall) time; "per_clip" is seconds per clip. By default the run makes
 // 5 repetitions of each benchmark in random interleaved order and reports mean/median/stddev
@@ -217,6 +218,28 @@ template <class T> void RawFftwMany16(benchmark::State &state, const Workload *w
     if (pt) Fftw<T>::destroy(pt);
 }
 
+// The FFTs alone with nothing from memory: the same number of frames, executed over 16 frames that
+// stay in L1/L2 (at W2 a whole clip's pre-framed input and spectra, 14 MB, do not fit in cache).
+template <class T> void RawFftwCached(benchmark::State &state, const Workload *w) {
+    constexpr std::int64_t block = 16;
+    Framed<T> fr(*w);
+    typename Fftw<T>::plan p;
+    {
+        std::lock_guard<std::mutex> lock(planner_mutex());
+        p = Fftw<T>::one(static_cast<int>(w->n_fft), fr.in.get(), fr.out.get());
+    }
+    fr.fill(*w);
+    for (auto _ : state) {
+        for (std::int64_t f = 0; f < fr.n_frames; ++f) {
+            const std::int64_t i = f % block;
+            Fftw<T>::exec(p, fr.in.get() + i * fr.in_stride, fr.out.get() + i * fr.out_stride);
+        }
+        benchmark::ClobberMemory();
+    }
+    per_clip(state, 1);
+    Fftw<T>::destroy(p);
+}
+
 void register_all() {
     for (const Workload *w : kWorkloads) {
         const std::string n = w->name;
@@ -229,6 +252,8 @@ void register_all() {
         reg(n + "/engine_linear_power/f32", [w](benchmark::State &s) { Engine<float>(s, w, Scale::linear); });
         reg(n + "/raw_fftw_r2c_per_frame/f64", [w](benchmark::State &s) { RawFftw<double>(s, w); });
         reg(n + "/raw_fftw_r2c_per_frame/f32", [w](benchmark::State &s) { RawFftw<float>(s, w); });
+        reg(n + "/raw_fftw_r2c_cached16/f64", [w](benchmark::State &s) { RawFftwCached<double>(s, w); });
+        reg(n + "/raw_fftw_r2c_cached16/f32", [w](benchmark::State &s) { RawFftwCached<float>(s, w); });
         reg(n + "/raw_fftw_many16/f64", [w](benchmark::State &s) { RawFftwMany16<double>(s, w); });
         reg(n + "/raw_fftw_many16/f32", [w](benchmark::State &s) { RawFftwMany16<float>(s, w); });
         if (w == &kW3) {
