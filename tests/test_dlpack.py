@@ -121,7 +121,7 @@ def test_results_are_64_byte_aligned_and_c_contiguous(dtype):
 
 
 def test_jax_imports_without_copy(jax_x64):
-    jax = pytest.importorskip("jax")
+    pytest.importorskip("jax")
     import jax.dlpack
 
     spec = sg.compute_linear_power_spectrogram(_signal(), _params())

@@ -1,6 +1,6 @@
 """Type stubs of the compiled binding (src/spectrograms/_binding/bindings.cpp)."""
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 

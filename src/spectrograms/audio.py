@@ -12,8 +12,6 @@ read with the standard-library :mod:`wave` module.
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import pathlib
 import re

@@ -229,9 +229,9 @@ def _plan_jobs(inputs: Sequence[str], out: pathlib.Path, exts: Tuple[str, ...], 
 
 # Reading, computing and writing one file is shared with the Dask and Ray engines (_extract.py).
 from ._extract import assign_outputs as _assign_outputs  # noqa: E402
-from ._extract import atomic_write as _atomic_write  # noqa: E402
-from ._extract import db_range as _db_range  # noqa: E402
-from ._extract import reason as _reason  # noqa: E402
+from ._extract import atomic_write as _atomic_write  # noqa: E402,F401  (kept name)
+from ._extract import db_range as _db_range  # noqa: E402,F401  (kept name)
+from ._extract import reason as _reason  # noqa: E402,F401  (kept name)
 from ._extract import umask as _umask  # noqa: E402
 
 

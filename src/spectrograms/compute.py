@@ -10,7 +10,7 @@ import numpy as np
 from . import _core
 from ._errors import DimensionMismatchError, InvalidInputError
 from ._input import resolve_dtype
-from .params import LogParams, SpectrogramParams, StftParams, WindowType, _int_param
+from .params import LogParams, SpectrogramParams, WindowType, _int_param
 from .planner import FILTER_PARAM_TYPES, PLAN_CLASSES, StftPlan, _BasePlan
 from .results import Spectrogram, SpectrogramBatch, StftResult
 
