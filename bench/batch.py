@@ -94,7 +94,7 @@ def contenders(X64: np.ndarray, have_torch: bool, have_librosa: bool, check: boo
 
             window = np.hanning(W.n_fft).astype(dt)
 
-            def lib(x):
+            def lib(x, window=window, dt=dt):  # defaults bind this iteration's values
                 return librosa.feature.melspectrogram(
                     y=x, sr=W.sr, n_fft=W.n_fft, hop_length=W.hop, n_mels=W.n_mels, power=2.0, center=True,
                     pad_mode="constant", window=window, norm=None, htk=False, fmin=0.0, fmax=W.sr / 2,
@@ -103,7 +103,7 @@ def contenders(X64: np.ndarray, have_torch: bool, have_librosa: bool, check: boo
             if check:
                 np.testing.assert_allclose(lib(xs[0]), ref, **tol)
 
-            def lib_loop(xs=xs):
+            def lib_loop(xs=xs, lib=lib):
                 for x in xs:
                     lib(x)
 

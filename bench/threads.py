@@ -95,7 +95,7 @@ def main() -> None:
         rows_spec.append((f"`plan.compute`, {w.label}", f"{w.key} plan.compute", TARGET if w.key != "W0" else None))
         if w.key == "W1":
             f = sg.compute_mel_power_spectrogram
-            _CALLS["W1 one-shot"] = lambda x=x, p=params, m=mel: f(x, p, m)
+            _CALLS["W1 one-shot"] = lambda x=x, p=params, m=mel, f=f: f(x, p, m)
             rows_spec.append((f"one-shot `compute_mel_power_spectrogram`, {w.label}", "W1 one-shot", None))
     _, _, plan3 = plan_for(H.W3)
     X3 = H.W3.signals()
