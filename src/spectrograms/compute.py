@@ -38,7 +38,25 @@ def _plan_for(cls: Any, params: Any, filter_params: Any, db_params: Any, dtype: 
         raise TypeError(f"db must be a LogParams or None, got {type(db_params).__name__}")
     if cls._quantity != "db":
         db_params = None  # power and magnitude ignore dB parameters: one cached plan for both
-    return _cached_plan(cls, params, filter_params, db_params, resolve_dtype(dtype).name)
+    return _cached_plan(cls, params, filter_params, db_params, _dtype_key(dtype))
+
+
+_DTYPE_KEYS: Dict[Any, str] = {}
+
+
+def _dtype_key(dtype: Any) -> str:
+    """'float32' or 'float64' for a dtype argument, remembered per argument: numpy 2's
+    ``np.dtype(...).name`` costs microseconds, more than the rest of a short one-shot call."""
+    try:
+        return _DTYPE_KEYS[dtype]
+    except (KeyError, TypeError):  # unseen, or unhashable
+        key = "float32" if resolve_dtype(dtype) == np.float32 else "float64"
+        try:
+            if len(_DTYPE_KEYS) < 64:
+                _DTYPE_KEYS[dtype] = key
+        except TypeError:
+            pass
+        return key
 
 
 def _pick(name: str, value: Any, alias: str, alias_value: Any) -> Any:

@@ -32,10 +32,11 @@ namespace {
 
 py::dtype numpy_dtype(DType d) {
     switch (d) {
-        case DType::f32: return py::dtype("float32");
-        case DType::f64: return py::dtype("float64");
-        case DType::c64: return py::dtype("complex64");
-        case DType::c128: return py::dtype("complex128");
+        // dtype::of<T>() returns numpy's cached descriptor; building one from a string is slow
+        case DType::f32: return py::dtype::of<float>();
+        case DType::f64: return py::dtype::of<double>();
+        case DType::c64: return py::dtype::of<std::complex<float>>();
+        case DType::c128: return py::dtype::of<std::complex<double>>();
     }
     throw internal_error("unknown dtype");
 }
