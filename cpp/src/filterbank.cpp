@@ -7,7 +7,10 @@
 
 namespace spectrograms {
 
-void SparseFilterbank::add_dense_row(const std::vector<double> &row, double centre_hz) {
+namespace {
+// Appends a row's run from its first to its last nonzero entry; push(value) stores one weight.
+template <class Row, class Push>
+void append_run(SparseFilterbank &fb, const Row &row, double centre_hz, Push push) {
     std::int64_t first = -1, last = -1;
     for (std::int64_t k = 0; k < static_cast<std::int64_t>(row.size()); ++k) {
         if (row[static_cast<std::size_t>(k)] != 0.0) {
@@ -15,32 +18,24 @@ void SparseFilterbank::add_dense_row(const std::vector<double> &row, double cent
             last = k;
         }
     }
-    start.push_back(first < 0 ? 0 : first);
-    count.push_back(first < 0 ? 0 : last - first + 1);
-    offset.push_back(static_cast<std::int64_t>(weights.size()));
-    for (std::int64_t k = first; first >= 0 && k <= last; ++k)
-        weights.push_back(row[static_cast<std::size_t>(k)]);
-    centres.push_back(centre_hz);
-    ++n_bands;
+    fb.start.push_back(first < 0 ? 0 : first);
+    fb.count.push_back(first < 0 ? 0 : last - first + 1);
+    fb.offset.push_back(static_cast<std::int64_t>(fb.weights.size()));
+    for (std::int64_t k = first; first >= 0 && k <= last; ++k) push(row[static_cast<std::size_t>(k)]);
+    fb.centres.push_back(centre_hz);
+    ++fb.n_bands;
+}
+}  // namespace
+
+void SparseFilterbank::add_dense_row(const std::vector<double> &row, double centre_hz) {
+    append_run(*this, row, centre_hz, [this](double w) { weights.push_back(w); });
 }
 
 void SparseFilterbank::add_complex_row(const std::vector<std::complex<double>> &row, double centre_hz) {
-    std::int64_t first = -1, last = -1;
-    for (std::int64_t k = 0; k < static_cast<std::int64_t>(row.size()); ++k) {
-        if (row[static_cast<std::size_t>(k)] != 0.0) {
-            if (first < 0) first = k;
-            last = k;
-        }
-    }
-    start.push_back(first < 0 ? 0 : first);
-    count.push_back(first < 0 ? 0 : last - first + 1);
-    offset.push_back(static_cast<std::int64_t>(weights.size()));
-    for (std::int64_t k = first; first >= 0 && k <= last; ++k) {
-        weights.push_back(row[static_cast<std::size_t>(k)].real());
-        weights_imag.push_back(row[static_cast<std::size_t>(k)].imag());
-    }
-    centres.push_back(centre_hz);
-    ++n_bands;
+    append_run(*this, row, centre_hz, [this](std::complex<double> w) {
+        weights.push_back(w.real());
+        weights_imag.push_back(w.imag());
+    });
 }
 
 std::vector<double> SparseFilterbank::dense() const {

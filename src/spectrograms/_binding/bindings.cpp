@@ -268,35 +268,27 @@ PyBuffer mfcc_compute(const PyMfccPlan &p, const std::vector<py::array> &signals
         p.plan);
 }
 
+// f(view) with the GIL released, wrapped as a PyBuffer.
+template <class View, class F> PyBuffer released(const View &view, F &f) {
+    BufferPtr out;
+    {
+        py::gil_scoped_release release;
+        out = f(view);
+    }
+    return PyBuffer(out);
+}
+
 // f(view) for a 1-D real array (float32/float64) viewed without a copy, GIL released.
 template <class F> PyBuffer with_real(const py::array &x, F f) {
-    auto run = [&](auto tag) {
-        auto view = signal_view<decltype(tag)>(x, 0);
-        BufferPtr out;
-        {
-            py::gil_scoped_release release;
-            out = f(view);
-        }
-        return PyBuffer(out);
-    };
-    if (has_dtype<float>(x)) return run(float{});
-    if (has_dtype<double>(x)) return run(double{});
+    if (has_dtype<float>(x)) return released(signal_view<float>(x, 0), f);
+    if (has_dtype<double>(x)) return released(signal_view<double>(x, 0), f);
     throw internal_error("the Python layer must pass float32 or float64 here");
 }
 
 // Likewise for a 1-D complex array (complex64/complex128).
 template <class F> PyBuffer with_complex(const py::array &x, F f) {
-    auto run = [&](auto tag) {
-        auto view = signal_view<std::complex<decltype(tag)>>(x, 0);
-        BufferPtr out;
-        {
-            py::gil_scoped_release release;
-            out = f(view);
-        }
-        return PyBuffer(out);
-    };
-    if (has_dtype<std::complex<float>>(x)) return run(float{});
-    if (has_dtype<std::complex<double>>(x)) return run(double{});
+    if (has_dtype<std::complex<float>>(x)) return released(signal_view<std::complex<float>>(x, 0), f);
+    if (has_dtype<std::complex<double>>(x)) return released(signal_view<std::complex<double>>(x, 0), f);
     throw internal_error("the Python layer must pass complex64 or complex128 here");
 }
 
@@ -314,17 +306,8 @@ template <class E> MatrixView<E> matrix_view(const py::array &a, const char *wha
 
 // f(view) for a 2-D real (float32/float64) array, GIL released.
 template <class F> PyBuffer with_real_matrix(const py::array &x, F f) {
-    auto run = [&](auto tag) {
-        auto view = matrix_view<decltype(tag)>(x, "the array");
-        BufferPtr out;
-        {
-            py::gil_scoped_release release;
-            out = f(view);
-        }
-        return PyBuffer(out);
-    };
-    if (has_dtype<float>(x)) return run(float{});
-    if (has_dtype<double>(x)) return run(double{});
+    if (has_dtype<float>(x)) return released(matrix_view<float>(x, "the array"), f);
+    if (has_dtype<double>(x)) return released(matrix_view<double>(x, "the array"), f);
     throw internal_error("the Python layer must pass float32 or float64 here");
 }
 
