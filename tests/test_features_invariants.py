@@ -110,3 +110,29 @@ def test_compute_frame_is_a_column_bit_for_bit(name):
         full = p.compute(x).data
         for i in (0, 5, 16, full.shape[1] - 1):
             assert np.array_equal(p.compute_frame(x, i), full[:, i])
+
+
+# Outputs of 1 MiB or more are staged in cache-sized runs of frames and streamed out with
+# non-temporal stores; smaller ones are written in place. A long signal takes the streamed path
+# (several runs per item), compute_frame the in-place one: the bits must agree.
+LONG = np.random.default_rng(11).standard_normal(600_000)
+LONG_KINDS = dict(KINDS)
+LONG_KINDS["linear_power"] = (lambda dtype=None: sg.SpectrogramPlanner().linear_power_plan(PARAMS, dtype=dtype),
+                              None, None)
+LONG_KINDS["stft"] = (lambda dtype=None: sg.SpectrogramPlanner().stft_plan(PARAMS, dtype=dtype), None, None)
+
+
+@pytest.mark.parametrize("name", sorted(LONG_KINDS))
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_streamed_output_equals_frames_computed_in_place(name, n_threads):
+    plan = LONG_KINDS[name][0]
+    for dtype in ("float64", "float32"):
+        p = plan(dtype)
+        x = LONG.astype(dtype)
+        full = p.compute_batch([x, x[:1000]], n_threads=n_threads)
+        data = full.data[0]
+        frames = full.lengths[0]
+        for i in (0, 1, 15, 16, 17, 639, 640, 641, 1000, frames // 2, frames - 1):
+            assert np.array_equal(p.compute_frame(x, i), data[:, i]), f"{name} {dtype} frame {i}"
+        assert np.all(full.data[1][:, full.lengths[1]:] == 0)
+        assert np.array_equal(full.data[1][:, :full.lengths[1]], p.compute(x[:1000]).data)

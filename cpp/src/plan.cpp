@@ -10,6 +10,10 @@
 #include "spectrograms/errors.hpp"
 #include "spectrograms/thread_pool.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace spectrograms {
 
 namespace {
@@ -24,7 +28,46 @@ std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m *
 
 // Per-thread scratch, reused by every plan and call on that thread: no allocation per frame
 // or per call once it has grown to the largest block seen.
-thread_local ScratchArray t_frames, t_spectra, t_tile, t_imag;
+thread_local ScratchArray t_frames, t_spectra, t_tile, t_imag, t_stage;
+
+// Outputs of at least this many bytes do not stay in cache for their consumer, so each task
+// computes a cache-sized run of frames into a staging buffer and streams it out with
+// non-temporal stores: the frames' scattered, cache-missing stores (each a read of the line
+// from memory first) become whole-line writes. Smaller outputs are written in place.
+constexpr std::size_t stream_min_bytes = std::size_t(1) << 20;
+constexpr std::size_t stage_bytes = std::size_t(512) << 10;
+
+// memcpy, with the whole 64-byte lines of dst written by non-temporal stores (the partial lines
+// at either end, shared with neighbouring rows, by ordinary ones). Callers finish with
+// stream_fence().
+void stream_copy(char *dst, const char *src, std::size_t n) {
+#if defined(__SSE2__)
+    const std::size_t head = std::min(n, (64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64);
+    std::memcpy(dst, src, head);
+    std::size_t i = head;
+    for (; i + 64 <= n; i += 64) {
+        const auto *s = reinterpret_cast<const __m128i *>(src + i);
+        auto *d = reinterpret_cast<__m128i *>(dst + i);
+        const __m128i a = _mm_loadu_si128(s), b = _mm_loadu_si128(s + 1), c = _mm_loadu_si128(s + 2),
+                      e = _mm_loadu_si128(s + 3);
+        _mm_stream_si128(d, a);
+        _mm_stream_si128(d + 1, b);
+        _mm_stream_si128(d + 2, c);
+        _mm_stream_si128(d + 3, e);
+    }
+    std::memcpy(dst + i, src + i, n - i);
+#else
+    std::memcpy(dst, src, n);
+#endif
+}
+
+// Orders the non-temporal stores before whatever the thread does next (the pool's completion
+// signal included).
+void stream_fence() {
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+}
 
 // The hot loops around the FFT (windowing, and a filterbank block's two), compiled for AVX2 and
 // for the baseline and picked at load time. The engine is built with -ffp-contract=off and the loops are elementwise (no
@@ -382,17 +425,19 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     const std::int64_t pad = frame_padding(s.n_fft, s.centre);
     const std::int64_t block = std::min(frames_per_block, last - first);
     if (block <= 0) return;
-    auto *frames = static_cast<T *>(t_frames.get(sizeof(T) * padded_frame_ * block));
+    const bool cqt = config_.scale == Scale::cqt;
+    // The CQT's kernels read a block of windowed frames; the FFT kinds window one frame at a
+    // time into the same buffer, which keeps a block's working set (spectra and tile) in L2.
+    auto *frames = static_cast<T *>(t_frames.get(sizeof(T) * padded_frame_ * (cqt ? block : 1)));
     auto *spectra = static_cast<complex_type *>(t_spectra.get(sizeof(complex_type) * padded_spectrum_ * block));
     T *tile = config_.scale == Scale::linear
                   ? nullptr
                   : static_cast<T *>(t_tile.get(sizeof(T) * std::max<std::int64_t>(1, tile_last_ - tile_first_) *
                                                 block));
-    const bool cqt = config_.scale == Scale::cqt;
     for (std::int64_t f0 = first; f0 < last; f0 += block) {
         const std::int64_t count = std::min(block, last - f0);
         for (std::int64_t i = 0; i < count; ++i) {
-            T *frame = frames + i * padded_frame_;
+            T *frame = cqt ? frames + i * padded_frame_ : frames;
             windowed_frame(x, (f0 + i) * s.hop_size - pad, s.n_fft, window_.data(), frame);
             if (!cqt) fft_->r2c(frame, spectra + i * padded_spectrum_);
         }
@@ -438,10 +483,32 @@ void SpectrogramPlan<T>::run(const std::vector<SignalView<T>> &xs, const std::ve
         }
 
     char *base = static_cast<char *>(out);
+    const bool stream = elem * static_cast<std::size_t>(item_stride * n_items) >= stream_min_bytes;
+    // Frames per staged run: whole blocks, as many as fit the staging buffer.
+    const std::int64_t run_frames =
+        std::max(frames_per_block, static_cast<std::int64_t>(stage_bytes / (elem * static_cast<std::size_t>(n_bins_))) /
+                                       frames_per_block * frames_per_block);
     parallel_for(static_cast<std::int64_t>(tasks.size()), n_threads, [&](std::int64_t t) {
         const Task &task = tasks[static_cast<std::size_t>(t)];
         char *item = base + elem * static_cast<std::size_t>(task.item * item_stride);
-        compute_frames(xs[task.item], item, max_frames, task.first, task.last, 0);
+        if (!stream) {
+            compute_frames(xs[task.item], item, max_frames, task.first, task.last, 0);
+        } else {
+            for (std::int64_t f0 = task.first; f0 < task.last; f0 += run_frames) {
+                const std::int64_t count = std::min(run_frames, task.last - f0);
+                const std::size_t row_bytes = elem * static_cast<std::size_t>(count);
+                char *stage = static_cast<char *>(t_stage.get(row_bytes * static_cast<std::size_t>(n_bins_)));
+                compute_frames(xs[task.item], stage, count, f0, f0 + count, f0);
+                if (count == max_frames) {  // the item's rows are contiguous
+                    stream_copy(item, stage, row_bytes * static_cast<std::size_t>(n_bins_));
+                } else {
+                    for (std::int64_t k = 0; k < n_bins_; ++k)
+                        stream_copy(item + elem * static_cast<std::size_t>(k * max_frames + f0),
+                                    stage + row_bytes * static_cast<std::size_t>(k), row_bytes);
+                }
+            }
+            stream_fence();
+        }
         if (task.last == frames[task.item] && task.last < max_frames)  // zero the padding
             for (std::int64_t k = 0; k < n_bins_; ++k)
                 std::memset(item + elem * static_cast<std::size_t>(k * max_frames + task.last), 0,

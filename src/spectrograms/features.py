@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Optional
 
+import numpy as np
+
 from . import _core
 from ._errors import InvalidInputError
 from ._input import resolve_dtype
@@ -105,8 +107,9 @@ class MfccPlan(_BasePlan):
     def compute_frame(self, samples: Any, frame_idx: int) -> Any:
         """Column ``frame_idx`` of :meth:`compute` (which it runs: with ``log="librosa"`` a frame
         depends on the whole signal); IndexError past the last frame."""
-        if isinstance(frame_idx, bool) or not isinstance(frame_idx, int):
+        if isinstance(frame_idx, bool) or not isinstance(frame_idx, (int, np.integer)):
             raise TypeError(f"frame_idx must be an integer, got {type(frame_idx).__name__}")
+        frame_idx = int(frame_idx)
         data = self.compute(samples).data
         if not 0 <= frame_idx < data.shape[1]:
             raise IndexError(f"frame index {frame_idx} is out of range for {data.shape[1]} frames")
