@@ -6,6 +6,7 @@
 
 #include "spectrograms/errors.hpp"
 #include "spectrograms/thread_pool.hpp"
+#include "spectrograms/vmath.hpp"
 
 namespace spectrograms {
 
@@ -66,24 +67,11 @@ void MfccPlan<T>::finish(T *mel, std::int64_t ms, std::int64_t n_frames, T *out,
             for (std::int64_t t = 0; t < n_frames; ++t) top = std::max(top, mel[m * ms + t]);
         floor = std::max(floor, top * static_cast<T>(std::pow(10.0, -config_.top_db / 10.0)));
     }
-    // 10 log10(x) as (10 / ln 10) ln(x): within 2 ulp, and ln is the faster of the two.
+    // 10 log10(x) as (10 / ln 10) ln(x): ln has a vector version (libmvec) where log10 has none.
     const T db_per_neper = static_cast<T>(10.0 / std::log(10.0));
-    for (std::int64_t m = 0; m < n_mels; ++m) {
-        T *x = mel + m * ms;
-        for (std::int64_t t = 0; t < n_frames; ++t) x[t] = db_per_neper * std::log(std::max(x[t], floor));
-    }
-    const T *log_mel = mel;
+    for (std::int64_t m = 0; m < n_mels; ++m) scaled_log_floor(mel + m * ms, n_frames, floor, db_per_neper);
     // out = D @ log_mel, a row of coefficients at a time so that the inner loop runs over frames.
-    for (std::int64_t k = 0; k < config_.n_mfcc; ++k) {
-        T *__restrict row = out + k * os;
-        std::fill(row, row + n_frames, T(0));
-        const T *d = dct_.data() + k * n_mels;
-        for (std::int64_t m = 0; m < n_mels; ++m) {
-            const T w = d[m];
-            const T *__restrict x = log_mel + m * ms;
-            for (std::int64_t t = 0; t < n_frames; ++t) row[t] += w * x[t];
-        }
-    }
+    dense_rows(dct_.data(), config_.n_mfcc, n_mels, mel, ms, n_frames, out, os);
 }
 
 template <class T> BufferPtr MfccPlan<T>::compute(const SignalView<T> &signal, int n_threads) const {

@@ -9,6 +9,7 @@
 
 #include "spectrograms/errors.hpp"
 #include "spectrograms/thread_pool.hpp"
+#include "simd.hpp"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -69,15 +70,7 @@ void stream_fence() {
 #endif
 }
 
-// The hot loops around the FFT (windowing, and a filterbank block's two), compiled for AVX2 and
-// for the baseline and picked at load time. The engine is built with -ffp-contract=off and the loops are elementwise (no
-// reassociation), so both versions give the same bits.
-#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(SPECTROGRAMS_NO_CLONES)
-#define SPECTROGRAMS_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SPECTROGRAMS_CLONES
-#endif
+// The hot loops around the FFT (windowing, and a filterbank block's two) are SPECTROGRAMS_CLONES.
 
 // tile[(k - first) * count + i] = |spectra[i * ps + k]|^2 (or |.| when magnitude) for bins
 // [first, last) of `count` spectra.
