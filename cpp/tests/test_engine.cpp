@@ -1,9 +1,11 @@
 // Engine unit tests: each numeric check is against an independent naive reference written here.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <complex>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -16,6 +18,7 @@
 #include "spectrograms/framing.hpp"
 #include "spectrograms/plan.hpp"
 #include "spectrograms/thread_pool.hpp"
+#include "spectrograms/vmath.hpp"
 #include "spectrograms/window.hpp"
 
 using namespace spectrograms;
@@ -293,4 +296,42 @@ TEST_CASE("cached FFT plans are shared and survive a cache clear", "[fft]") {
     auto c = get_fft_plan<double>(FftKind::r2c, 96);
     CHECK(c.get() != a.get());
     CHECK(fft_plan_cache_info().plans >= 1);
+}
+
+TEST_CASE("scaled_log_floor: within 4 ulp of ln, floors, and an element's bits do not depend on its position",
+          "[vmath]") {
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> expo(-30.0, 30.0);
+    std::vector<double> x(37);
+    for (auto &v : x) v = std::exp(expo(rng));
+    x[3] = 1e-40;  // below the floor
+    const double floor = 1e-20, scale = 10.0 / std::log(10.0);
+    for (std::size_t n = 1; n <= x.size(); ++n) {
+        std::vector<double> y(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(n));
+        spectrograms::scaled_log_floor(y.data(), static_cast<std::int64_t>(n), floor, scale);
+        std::vector<float> yf(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(n));
+        spectrograms::scaled_log_floor(yf.data(), static_cast<std::int64_t>(n), float(floor), float(scale));
+        for (std::size_t i = 0; i < n; ++i) {
+            const double want = scale * std::log(std::max(x[i], floor));
+            REQUIRE(std::abs(y[i] - want) <= 4 * std::numeric_limits<double>::epsilon() * std::abs(want) + 1e-300);
+            REQUIRE(std::abs(yf[i] - want) <= 4 * std::numeric_limits<float>::epsilon() * std::abs(want) + 1e-30);
+        }
+        std::vector<double> full(x);  // the same elements inside a longer call
+        spectrograms::scaled_log_floor(full.data(), static_cast<std::int64_t>(full.size()), floor, scale);
+        for (std::size_t i = 0; i < n; ++i) REQUIRE(y[i] == full[i]);
+    }
+}
+
+TEST_CASE("dense_rows equals a naive matrix product", "[vmath]") {
+    const std::int64_t n_out = 5, n_in = 7, n_cols = 19, xs = 23, os = 21;
+    std::vector<double> d(n_out * n_in), x(n_in * xs), out(n_out * os, -1.0);
+    for (std::size_t i = 0; i < d.size(); ++i) d[i] = std::sin(0.3 * double(i));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.7 * double(i));
+    spectrograms::dense_rows(d.data(), n_out, n_in, x.data(), xs, n_cols, out.data(), os);
+    for (std::int64_t k = 0; k < n_out; ++k)
+        for (std::int64_t t = 0; t < n_cols; ++t) {
+            double want = 0;
+            for (std::int64_t m = 0; m < n_in; ++m) want += d[k * n_in + m] * x[m * xs + t];
+            REQUIRE(out[k * os + t] == Approx(want).epsilon(1e-14));
+        }
 }
