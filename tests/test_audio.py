@@ -42,6 +42,30 @@ def test_round_trip_float(tmp_path, ext, subtype):
     np.testing.assert_allclose(y64, x, rtol=0, atol=max(atol, 1e-7))
 
 
+@pytest.mark.parametrize("ext", ["wav", "flac", "aiff"])
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_integer_pcm_equals_libsndfile_float_read_bit_for_bit(tmp_path, ext, subtype, channels):
+    """load reads 16/24-bit PCM as integers and scales in numpy: the bits of libsndfile's read."""
+    rng = np.random.default_rng(3)
+    bits = 16 if subtype == "PCM_16" else 24
+    ints = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), size=(5001, channels))
+    ints[:4, 0] = [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1, 0, -1]  # the extremes, zero, -1 LSB
+    path = tmp_path / f"pcm.{ext}"
+    sf.write(str(path), (ints * 2.0 ** -(bits - 1)).squeeze(), 16000, subtype=subtype)
+    assert sf.info(str(path)).subtype == subtype
+    for dtype in ("float32", "float64"):
+        expected, _ = sf.read(str(path), dtype=dtype, always_2d=True)
+        assert np.array_equal(expected, ints * 2.0 ** -(bits - 1))  # the file holds what we wrote
+        y, _ = audio.load(path, mono=False, dtype=dtype)
+        assert y.dtype == np.dtype(dtype) and np.array_equal(y, expected.T)
+        part, _ = audio.load(path, mono=False, dtype=dtype, offset=1000 / 16000, duration=0.1)
+        assert np.array_equal(part, expected[1000:2600].T)
+        with open(path, "rb") as stream:  # an unseekable-style read of a file object
+            whole, _ = audio.load(stream, mono=False, dtype=dtype)
+        assert np.array_equal(whole, expected.T)
+
+
 @pytest.mark.parametrize("ext", ["wav", "flac"])
 def test_int16_pcm_is_scaled(tmp_path, ext):
     pcm = np.array([0, 1, -1, 16384, -16384, 32767, -32768, 1000], dtype=np.int16)
