@@ -474,6 +474,11 @@ void SpectrogramPlan<T>::run(const std::vector<SignalView<T>> &xs, const std::ve
             tasks.push_back({b, f, last});
             f = last;
         }
+    // Longest first: the threads take tasks in this order, so the last ones to finish are short
+    // (unequal items stay balanced). Each task writes its own cells, so the order changes no bits.
+    if (n_threads > 1)
+        std::stable_sort(tasks.begin(), tasks.end(),
+                         [](const Task &a, const Task &b) { return a.last - a.first > b.last - b.first; });
 
     char *base = static_cast<char *>(out);
     const bool stream = elem * static_cast<std::size_t>(item_stride * n_items) >= stream_min_bytes;
