@@ -41,32 +41,43 @@ template <class T>
 extern "C" __m256d _ZGVdN4v_log(__m256d);
 extern "C" __m256 _ZGVdN8v_logf(__m256);
 
-// max(floor, v) returns v when v is NaN, as std::max(v, floor) does.
-__attribute__((target("avx2"))) void scaled_log_floor_avx2(double *x, std::int64_t n, double floor,
-                                                           double scale) noexcept {
-    const __m256d f = _mm256_set1_pd(floor), s = _mm256_set1_pd(scale);
-    std::int64_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        _mm256_storeu_pd(x + i, _mm256_mul_pd(s, _ZGVdN4v_log(_mm256_max_pd(f, _mm256_loadu_pd(x + i)))));
-    if (i < n) {  // the tail through the same function, padded with the floor
-        alignas(32) double lane[4] = {floor, floor, floor, floor};
-        std::copy(x + i, x + n, lane);
-        _mm256_store_pd(lane, _mm256_mul_pd(s, _ZGVdN4v_log(_mm256_max_pd(f, _mm256_load_pd(lane)))));
-        std::copy(lane, lane + (n - i), x + i);
-    }
-}
+// One AVX2 register of T, and the libmvec log for it.
+template <class T> struct Avx2;
+template <> struct Avx2<double> {
+    using V = __m256d;
+    static constexpr int lanes = 4;
+    static V set1(double v) { return _mm256_set1_pd(v); }
+    static V loadu(const double *p) { return _mm256_loadu_pd(p); }
+    static void storeu(double *p, V v) { _mm256_storeu_pd(p, v); }
+    static V max(V a, V b) { return _mm256_max_pd(a, b); }
+    static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+    static V log(V v) { return _ZGVdN4v_log(v); }
+};
+template <> struct Avx2<float> {
+    using V = __m256;
+    static constexpr int lanes = 8;
+    static V set1(float v) { return _mm256_set1_ps(v); }
+    static V loadu(const float *p) { return _mm256_loadu_ps(p); }
+    static void storeu(float *p, V v) { _mm256_storeu_ps(p, v); }
+    static V max(V a, V b) { return _mm256_max_ps(a, b); }
+    static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+    static V log(V v) { return _ZGVdN8v_logf(v); }
+};
 
-__attribute__((target("avx2"))) void scaled_log_floor_avx2(float *x, std::int64_t n, float floor,
-                                                           float scale) noexcept {
-    const __m256 f = _mm256_set1_ps(floor), s = _mm256_set1_ps(scale);
+// max(floor, v) returns v when v is NaN, as std::max(v, floor) does. The tail goes through the
+// same function, padded with the floor.
+template <class T>
+__attribute__((target("avx2"))) void scaled_log_floor_avx2(T *x, std::int64_t n, T floor, T scale) noexcept {
+    using A = Avx2<T>;
+    const auto f = A::set1(floor), s = A::set1(scale);
+    auto one = [&](const T *in, T *out) { A::storeu(out, A::mul(s, A::log(A::max(f, A::loadu(in))))); };
     std::int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(x + i, _mm256_mul_ps(s, _ZGVdN8v_logf(_mm256_max_ps(f, _mm256_loadu_ps(x + i)))));
+    for (; i + A::lanes <= n; i += A::lanes) one(x + i, x + i);
     if (i < n) {
-        alignas(32) float lane[8];
-        std::fill(lane, lane + 8, floor);
+        T lane[A::lanes];
+        std::fill(lane, lane + A::lanes, floor);
         std::copy(x + i, x + n, lane);
-        _mm256_store_ps(lane, _mm256_mul_ps(s, _ZGVdN8v_logf(_mm256_max_ps(f, _mm256_load_ps(lane)))));
+        one(lane, lane);
         std::copy(lane, lane + (n - i), x + i);
     }
 }
