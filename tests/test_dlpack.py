@@ -276,7 +276,7 @@ def test_inputs_from_numpy_torch_and_jax_are_used_without_copy():
     previous = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", True)
     try:
-        j = jnp.asarray(x)
+        j = jax.device_put(jnp.asarray(x), jax.devices("cpu")[0])  # the CPU, also where a GPU is the default
     finally:
         jax.config.update("jax_enable_x64", previous)
     assert as_signal(j, np.dtype(np.float64)).ctypes.data == j.unsafe_buffer_pointer()

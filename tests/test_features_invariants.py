@@ -114,11 +114,20 @@ def test_compute_frame_is_a_column_bit_for_bit(name):
 
 # Outputs of 1 MiB or more are staged in cache-sized runs of frames and streamed out with
 # non-temporal stores; smaller ones are written in place. A long signal takes the streamed path
-# (several runs per item), compute_frame the in-place one: the bits must agree.
+# (several runs per item), compute_frame the in-place one: the bits must agree. compute() also
+# transposes whole blocks of 16 frames with AVX2 where the machine has it, compute_frame one
+# frame with scalar code.
 LONG = np.random.default_rng(11).standard_normal(600_000)
 LONG_KINDS = dict(KINDS)
 LONG_KINDS["linear_power"] = (lambda dtype=None: sg.SpectrogramPlanner().linear_power_plan(PARAMS, dtype=dtype),
                               None, None)
+LONG_KINDS["linear_magnitude"] = (
+    lambda dtype=None: sg.SpectrogramPlanner().linear_magnitude_plan(PARAMS, dtype=dtype), None, None)
+LONG_KINDS["linear_db"] = (
+    lambda dtype=None: sg.SpectrogramPlanner().linear_db_plan(PARAMS, sg.LogParams(-100.0), dtype=dtype), None, None)
+LONG_KINDS["mel_magnitude"] = (
+    lambda dtype=None: sg.SpectrogramPlanner().mel_magnitude_plan(PARAMS, sg.MelParams(64, 0.0, 8000.0), dtype=dtype),
+    None, None)
 LONG_KINDS["stft"] = (lambda dtype=None: sg.SpectrogramPlanner().stft_plan(PARAMS, dtype=dtype), None, None)
 
 
