@@ -4,14 +4,15 @@ For n_fft 400 / hop 160 / 80 mels and n_fft 1024 / hop 512 / 64 mels (16 kHz, on
 log-mel in dB), single-threaded, medians of interleaved rounds (see _harness.py):
 
 * onnxruntime (CPU provider, 1 intra-op thread) on ``LogMelSpectrogram`` exported by
-  ``spectrograms.export.export_onnx`` in each mode: ``stft`` (ONNX STFT operator; for an n_fft
-  that is not a power of two the export runs that node in float64, and the row "stft, float32
-  node" shows the less precise float32 node for comparison), ``dft`` with ``store`` / ``input`` /
-  ``on_the_fly``; plus the file size;
+  ``spectrograms.export.export_onnx`` in each mode, with the layer's default
+  ``precision="float64"`` (STFT and power in float64): ``stft`` (a float64 ONNX STFT node),
+  ``dft`` with ``store`` / ``input`` / ``on_the_fly`` (Gather framing + float64 MatMul); plus,
+  with ``precision="float32"``, ``dft/store`` (a float32 Conv) and ``stft`` with a float32 STFT
+  node (less precise for an n_fft that is not a power of two: not checked); plus the file size;
 * this engine, ``plan.compute`` of a float32 ``mel_db`` plan on the same clip;
 * the PyTorch layer's forward on the CPU (``torch.set_num_threads(1)``, ``no_grad``) in ``stft``
-  and ``dft``/``store`` modes, against a torchaudio-style baseline written here:
-  ``torch.stft(center=True, pad_mode="constant")`` → ``|X|^2`` → dense mel matmul → dB.
+  and ``dft``/``store`` modes, in both precisions, against a torchaudio-style baseline written
+  here: ``torch.stft(center=True, pad_mode="constant")`` → ``|X|^2`` → dense mel matmul → dB.
 
 Every contender's output (but the float32 STFT node's) is first checked against the engine's
 (within 1e-3 dB on cells above -60 dB).
@@ -96,26 +97,37 @@ def main() -> None:
             contenders.append(H.Contender(f"onnxruntime {mode_name(mode, dft)}",
                                           lambda sess=sess, feeds=feeds: sess.run(None, feeds)))
             if mode == "stft" and n_fft & (n_fft - 1):
-                # the export's float64 STFT node (exact) vs onnxruntime's float32 one (~2e-5 relative
+                # the float64 STFT node (exact) vs onnxruntime's float32 one (~2e-5 relative
                 # error here, so not checked): what the precision costs
-                layer.onnx_stft_float64 = False
+                layer.set_precision("float32").onnx_stft_float64 = False
                 path = export_onnx(layer, tmp / f"{n_fft}-stft-f32.onnx")
                 sizes["stft, float32 node"] = path.stat().st_size
                 sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
                 contenders.append(H.Contender("onnxruntime stft, float32 node",
                                               lambda sess=sess: sess.run(None, {"audio": x2})))
+            if mode == "dft" and dft == "store":
+                # precision="float32": a float32 Conv instead of the float64 MatMul
+                layer.set_precision("float32")
+                path = export_onnx(layer, tmp / f"{n_fft}-dft-store-f32.onnx")
+                sizes["dft/store, float32"] = path.stat().st_size
+                sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+                check("onnxruntime dft/store, float32", sess.run(None, {"audio": x2})[0][0], ref)
+                contenders.append(H.Contender("onnxruntime dft/store, float32",
+                                              lambda sess=sess: sess.run(None, {"audio": x2})))
 
         xt = torch.from_numpy(x2)
         for mode, dft in (("stft", "store"), ("dft", "store")):
-            layer = LogMelSpectrogram(params, mel, mode=mode, dft=dft).eval()
-            with torch.no_grad():
-                check(f"torch layer {mode}", layer(xt)[0].numpy(), ref)
-
-            def fwd(layer=layer):
+            for precision in ("float64", "float32"):
+                layer = LogMelSpectrogram(params, mel, mode=mode, dft=dft, precision=precision).eval()
                 with torch.no_grad():
-                    layer(xt)
+                    check(f"torch layer {mode} {precision}", layer(xt)[0].numpy(), ref)
 
-            contenders.append(H.Contender(f"PyTorch layer, {mode_name(mode, dft)}", fwd))
+                def fwd(layer=layer):
+                    with torch.no_grad():
+                        layer(xt)
+
+                suffix = "" if precision == "float64" else ", float32"
+                contenders.append(H.Contender(f"PyTorch layer, {mode_name(mode, dft)}{suffix}", fwd))
 
         window = torch.from_numpy(np.hanning(n_fft).astype(np.float32))
         fb = torch.from_numpy(plan._engine.filterbank().astype(np.float32))

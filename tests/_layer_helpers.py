@@ -1,8 +1,9 @@
 """Shared by the layer and export tests: parameters, engine references and the tolerances of the brief.
 
 Parity: the layer's float32 output equals the engine's float32 output (``plan.compute``) within
-1e-5 of max|reference| on power/magnitude/mel/MFCC, and within 1e-3 dB on dB cells above
-floor + 20 dB (see :func:`assert_matches` for the one precision caveat).
+1e-5 of max|reference| on power/magnitude/mel/MFCC, and within 1e-3 dB on every dB cell above
+floor + 20 dB (see :func:`assert_matches` for the one allowance: the engine's own float32
+rounding where it alone exceeds that budget).
 """
 
 from __future__ import annotations
@@ -68,27 +69,68 @@ def reference(kind, plan, x: np.ndarray) -> np.ndarray:
     return mfcc_reference(out) if kind == "mfcc" else out
 
 
+def exact_reference(kind, x: np.ndarray, params=PARAMS, mel=MEL, db=None) -> np.ndarray:
+    """The engine's float64 output for each row of the float32 ``x`` (upcast exactly), stacked."""
+    scale, quantity = KINDS[kind]
+    make = getattr(PLANNER, f"{scale}_{quantity}_plan")
+    plan = make(params, db, dtype="float64") if scale == "linear" else make(params, mel, db, dtype="float64")
+    out = np.stack([plan.compute(row).data for row in np.asarray(x, dtype=np.float64)])
+    return mfcc_reference(out) if kind == "mfcc" else out
+
+
 def run(layer, x: np.ndarray) -> np.ndarray:
     args = (torch.from_numpy(x),) + ((layer.dft_basis(),) if layer.needs_basis else ())
     with torch.no_grad():
         return layer(*args).numpy()
 
 
-def assert_matches(kind, actual, expected, floor_db=-80.0, what="", min_cells=0.0):
-    """The tolerances of the brief (see the module docstring)."""
+OWN_DB = 1e-4
+"""dB: the most a float32 layer (``precision="float64"``) may differ from the engine's float64 output."""
+
+
+def assert_matches(kind, actual, expected, floor_db=-80.0, what="", min_cells=0.0, exact=None):
+    """Float32 ``actual`` against the engine's float32 output ``expected``, with the brief's tolerances.
+
+    For float32 outputs only (float64 layers are held to 1e-10 relative of the float64 engine in
+    test_layers.test_float64_layer_and_module_conversions).
+
+    Power, magnitude, mel, MFCC: ``max|actual - expected| <= 1e-5 * max|expected|``.
+
+    dB: every cell with ``expected > floor_db + 20`` within 1e-3 dB of ``expected`` (no cell left
+    out), and every cell within 1e-5 of the largest power in the power domain. With ``exact`` (the
+    engine's float64 output for the same float32 samples, :func:`exact_reference`) two more things:
+
+    * every such cell is within ``OWN_DB`` = 1e-4 dB of ``exact``: the layer's own rounding;
+    * the 1e-3 dB bound against ``expected`` grows, at a cell, by however much the engine's float32
+      output there is more than 1e-3 - 1e-4 dB from its float64 output. Float32 cannot resolve a
+      linear-spectrogram cell 80-100 dB below its frame's peak to 1e-3 dB: FFTW's float32 rounding
+      puts the engine up to ~1.4e-3 dB off its float64 output at one cell of these tests' signals
+      (2.7e-3 dB on other noise), and by an amount that depends on which algorithm FFTW_MEASURE
+      picks in the process, so two runs of the engine differ there by ~1e-3 dB. A layer within
+      1e-4 dB of the exact value is then as close to the float32 output as anything can be. Where
+      the engine is within 0.9e-3 dB of exact (every log-mel cell, all but ~1 in 10^5 linear
+      cells), the bound is exactly 1e-3 dB.
+    """
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != engine {expected.shape}"
     assert actual.dtype == np.float32, what
     assert np.all(np.isfinite(actual)), what
     scale, quantity = KINDS[kind]
     if quantity == "db" and kind != "mfcc":
-        # Cells above floor + 20 dB, within 1e-3 dB. Float32 itself cannot resolve a cell ~80 dB
-        # below its frame's peak to 1e-3 dB (the engine's float32 output is 6e-4 dB off its float64
-        # output at such a cell of the linear spectrogram of this signal), so the cells more than
-        # 60 dB below their frame's peak are held to the power-domain bound below instead.
-        cells = (expected > floor_db + 20.0) & (expected >= expected.max(axis=-2, keepdims=True) - 60.0)
+        cells = expected > floor_db + 20.0
         assert cells.mean() >= min_cells, f"{what}: too few cells above floor + 20 dB to test"
-        err = float(np.max(np.abs(actual - expected)[cells]))
-        assert err <= 1e-3, f"{what}: max dB error {err:.2e} > 1e-3 dB on cells above floor + 20 dB"
+        err = np.abs(actual.astype(np.float64) - expected)
+        tol = np.full(expected.shape, 1e-3)
+        if exact is not None:
+            assert exact.shape == expected.shape, what
+            own = float(np.max(np.abs(actual - exact)[cells], initial=0.0))
+            assert own <= OWN_DB, f"{what}: max dB error {own:.2e} > {OWN_DB:g} dB against the engine's float64 output"
+            engine = np.abs(expected - exact)
+            tol += np.maximum(engine - (1e-3 - OWN_DB), 0.0)
+        bad = cells & (err > tol)
+        worst = float(np.max(err[cells], initial=0.0))
+        assert not bad.any(), (f"{what}: {int(bad.sum())} of {int(cells.sum())} cells above floor + 20 dB beyond their "
+                               f"bound (1e-3 dB{' + the engine float32 excess' if exact is not None else ''}); max "
+                               f"error {worst:.2e} dB")
         # every cell, in the power domain: 1e-5 of the largest power
         a, e = 10.0 ** (actual.astype(np.float64) / 10.0), 10.0 ** (expected.astype(np.float64) / 10.0)
         assert np.max(np.abs(a - e)) <= 1e-5 * np.max(e), what

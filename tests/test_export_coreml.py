@@ -4,6 +4,11 @@ Every DFT mode (and the stft mode, which coremltools lowers to convolutions itse
 ML program and saves as a .mlpackage here. Running a CoreML model needs macOS: the prediction
 test compares with the engine there and is skipped elsewhere, saying so. If coremltools cannot
 convert a mode, that test is an xfail carrying coremltools' reason.
+
+CoreML has no float64: ``export_coreml`` converts the layer's ``precision="float32"`` computation
+(float32 ``conv1d``; the default float64 path frames with ``unfold``, which coremltools cannot
+convert, and would run in float32 anyway), says so in the metadata, and restores the layer's own
+precision afterwards.
 """
 
 from __future__ import annotations
@@ -71,6 +76,10 @@ def test_converts_to_an_ml_program_and_saves(mode, dft, converted):
     assert [(r.lowerBound, r.upperBound) for r in ranges] == [(1, 256), (1, 600 * 16000)], "flexible batch, length"
     meta = dict(spec.description.metadata.userDefined)
     assert meta["spectrograms.kind"] == "logmel" and meta["spectrograms.n_bins"] == str(N_MELS)
+    assert meta["spectrograms.precision"] == "float32"
+    assert layer.precision == "float64", "the layer's own precision is restored after conversion"
+    if layer.needs_basis:
+        assert spec.description.input[1].type.multiArrayType.dataType == ct.proto.FeatureTypes_pb2.ArrayFeatureType.FLOAT32
     ops = _spec_ops(spec)
     assert "conv" in ops and "matmul" in ops and "log" in ops
     size = _size(path)
@@ -94,7 +103,7 @@ def test_prediction_equals_engine(mode, dft, converted, make_signal):
         x = np.stack([make_signal(length, np.float32, seed=i) for i in range(batch)])
         feeds = {"audio": x}
         if layer.needs_basis:
-            feeds["dft_basis"] = layer.dft_basis().numpy()
+            feeds["dft_basis"] = layer.dft_basis().float().numpy()  # converted with precision="float32"
         assert_matches("logmel", model.predict(feeds)["features"], reference("logmel", plan, x), min_cells=0.5)
 
 

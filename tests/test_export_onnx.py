@@ -3,7 +3,8 @@
 Each file is exported with batch 2 and 16000 samples (both dynamic), checked with
 ``onnx.checker.check_model`` and run with other batch sizes and lengths (shorter than n_fft,
 exactly n_fft, odd, longer than exported); the outputs equal the engine's float32 output within
-the tolerances of test_layers. Also: a classifier trained on engine features (computed by
+the tolerances of test_layers (dB outputs also within 1e-4 dB of the engine's float64 output: the
+graph computes the STFT in float64, as the layer does by default). Also: a classifier trained on engine features (computed by
 ``plan.compute_batch`` in a DataLoader collate) and deployed behind the exported
 ``LogMelSpectrogram`` gives the same predictions from raw audio in onnxruntime; and the
 ``spectrograms export`` command.
@@ -24,8 +25,8 @@ from spectrograms import cli  # noqa: E402
 from spectrograms._layers import LogMelSpectrogram, Spectrogram  # noqa: E402
 from spectrograms.export import export_onnx  # noqa: E402
 from _layer_helpers import (  # noqa: E402
-    MEL, MODE_IDS, MODES, N_FFT, N_MELS, PARAMS, PLANNER, SR, assert_matches, engine_plan, make_layer, mfcc_reference,
-    reference,
+    KINDS, MEL, MODES, N_FFT, N_MELS, PARAMS, PLANNER, SR, assert_matches, engine_plan, exact_reference,
+    make_layer, mfcc_reference, reference,
 )
 
 RUN_SHAPES = [(3, 150), (3, N_FFT), (3, 16001), (1, 1601), (5, 1)]  # (batch, length); exported with (2, 16000)
@@ -39,45 +40,61 @@ def session(path):
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """(kind, mode, dft) -> (layer, path), exported on first use."""
+    """(kind, mode, dft, precision) -> (layer, path), exported on first use."""
     cache = {}
     root = tmp_path_factory.mktemp("onnx")
 
-    def get(kind, mode, dft):
-        if (kind, mode, dft) not in cache:
-            layer = make_layer(kind, mode, dft)
-            path = export_onnx(layer, root / f"{kind}-{mode}-{dft}.onnx")
-            cache[kind, mode, dft] = (layer, path)
-        return cache[kind, mode, dft]
+    def get(kind, mode, dft, precision="float64"):
+        key = (kind, mode, dft, precision)
+        if key not in cache:
+            layer = make_layer(kind, mode, dft).set_precision(precision)
+            path = export_onnx(layer, root / f"{kind}-{mode}-{dft}-{precision}.onnx")
+            cache[key] = (layer, path)
+        return cache[key]
 
     return get
 
 
-# Every mode for the deployment case (log-mel); every other layer in one mode (the command's test
-# adds MFCC in on_the_fly mode). Exports take seconds each, so not the full product.
-EXPORT_CASES = [("logmel", mode, dft) for mode, dft in MODES] + [
-    ("spectrogram-power", "stft", "store"), ("mel-power", "dft", "input"), ("mfcc", "dft", "store")]
+# Every mode for the deployment case (log-mel) and for the hardest case for float32 (linear dB,
+# whose cells reach 80-100 dB below their frame's peak); every other layer in one mode (the
+# command's test adds MFCC in on_the_fly mode); log-mel with precision="float32" (Conv / float32
+# STFT graphs). Exports take seconds each, so not the full product.
+EXPORT_CASES = (
+    [("logmel", mode, dft, "float64") for mode, dft in MODES]
+    + [("spectrogram-db", mode, dft, "float64") for mode, dft in MODES]
+    + [("spectrogram-power", "stft", "store", "float64"), ("mel-power", "dft", "input", "float64"),
+       ("mfcc", "dft", "store", "float64")]
+    + [("logmel", mode, dft, "float32") for mode, dft in (("stft", "store"), ("dft", "store"), ("dft", "on_the_fly"))]
+)
+EXPORT_IDS = [f"{kind}-{'stft' if mode == 'stft' else 'dft-' + dft}" + ("-float32" if prec == "float32" else "")
+              for kind, mode, dft, prec in EXPORT_CASES]
 
 
-@pytest.mark.parametrize("kind,mode,dft", EXPORT_CASES, ids=[f"{k}-{i}" for k, i in zip(
-    [c[0] for c in EXPORT_CASES], MODE_IDS + ["stft", "dft-input", "dft-store"])])
-def test_exported_model_equals_engine(kind, mode, dft, exported, make_signal):
-    layer, path = exported(kind, mode, dft)
+@pytest.mark.parametrize("kind,mode,dft,precision", EXPORT_CASES, ids=EXPORT_IDS)
+def test_exported_model_equals_engine(kind, mode, dft, precision, exported, make_signal):
+    layer, path = exported(kind, mode, dft, precision)
     model = onnx.load(str(path))
     onnx.checker.check_model(model, full_check=True)
     assert [i.name for i in model.graph.input] == (["audio", "dft_basis"] if dft == "input" and mode == "dft" else ["audio"])
     assert [o.name for o in model.graph.output] == ["features"]
     dims = model.graph.input[0].type.tensor_type.shape.dim
     assert all(d.dim_param for d in dims), "batch and length must be dynamic"
+    elem = {"float64": onnx.TensorProto.DOUBLE, "float32": onnx.TensorProto.FLOAT}[precision]
+    if layer.needs_basis:
+        assert model.graph.input[1].type.tensor_type.elem_type == elem, "dft_basis in the compute dtype"
     ops = {n.op_type for n in model.graph.node}
     if mode == "stft":
         assert "STFT" in ops and "Conv" not in ops
+    elif precision == "float64":  # onnxruntime has no float64 Conv: frames (Gather) @ basis (MatMul)
+        assert {"Gather", "MatMul"} <= ops and "Conv" not in ops and "STFT" not in ops
     else:
         assert "Conv" in ops and "STFT" not in ops
     if dft == "on_the_fly" and mode == "dft":
         assert {"Cos", "Sin"} <= ops
     meta = {p.key: p.value for p in model.metadata_props}
     assert meta["spectrograms.n_fft"] == str(N_FFT) and meta["spectrograms.mode"] == mode
+    assert meta["spectrograms.precision"] == precision
+    db = KINDS[kind][1] == "db" and kind != "mfcc" and precision == "float64"
 
     sess = session(path)
     plan = engine_plan(kind)
@@ -88,16 +105,18 @@ def test_exported_model_equals_engine(kind, mode, dft, exported, make_signal):
             feeds["dft_basis"] = layer.dft_basis().numpy()
         out = sess.run(None, feeds)[0]
         expected = reference(kind, plan, x)
-        assert_matches(kind, out, expected, what=f"onnxruntime {kind} {mode}/{dft} B={batch} L={length}",
-                       min_cells=0.5 if length > 1 else 0.0)
+        assert_matches(kind, out, expected, what=f"onnxruntime {kind} {mode}/{dft} {precision} B={batch} L={length}",
+                       min_cells=0.5 if length > 1 else 0.0, exact=exact_reference(kind, x) if db else None)
 
 
 def test_file_sizes_tell_the_modes_apart(exported):
-    """store carries the (402, 400) float32 basis (643 kB); input and on_the_fly do not."""
+    """store carries the (402, 400) windowed basis (1.29 MB in float64, 643 kB with precision="float32");
+    input and on_the_fly do not."""
     sizes = {dft: exported("logmel", "dft", dft)[1].stat().st_size for dft in ("store", "input", "on_the_fly")}
     basis_bytes = 2 * (N_FFT // 2 + 1) * N_FFT * 4
-    assert sizes["store"] > basis_bytes
+    assert sizes["store"] > 2 * basis_bytes
     assert sizes["input"] < basis_bytes / 4 and sizes["on_the_fly"] < basis_bytes / 4
+    assert basis_bytes < exported("logmel", "dft", "store", "float32")[1].stat().st_size < 2 * basis_bytes
 
 
 def test_static_shapes_and_options(tmp_path, make_signal):

@@ -2,9 +2,11 @@
 
 Parity: for every layer and every mode, on float32 input, the layer's output equals the engine's
 float32 output (``plan.compute``): within 1e-5 of max|reference| on power/magnitude/mel, within
-1e-3 dB on dB cells above floor + 20 dB, for batches of 1 and 4 and lengths shorter than n_fft,
-exactly n_fft and odd. MFCCs are checked against the API.md §5 formula applied (in float64) to the
-engine's float32 mel power.
+1e-3 dB on every dB cell above floor + 20 dB, for batches of 1 and 4 and lengths shorter than
+n_fft, exactly n_fft and odd. MFCCs are checked against the API.md §5 formula applied (in float64)
+to the engine's float32 mel power. dB outputs are also held within 1e-4 dB of the engine's float64
+output (the layers compute their STFT in float64 by default), which is what lets the 1e-3 dB hold
+wherever the engine's own float32 rounding leaves room for it (see ``assert_matches``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from spectrograms import _layers  # noqa: E402
 from spectrograms._layers import MFCC, LogMelSpectrogram, MelSpectrogram, Spectrogram  # noqa: E402
 from _layer_helpers import (  # noqa: E402
     KINDS, LENGTHS, MEL, MODE_IDS, MODES, N_FFT, N_MELS, N_MFCC, PARAMS, PLANNER, SR, assert_matches, engine_plan,
-    make_layer, reference, run,
+    exact_reference, make_layer, reference, run,
 )
+
+DB_KINDS = {kind for kind, (_, quantity) in KINDS.items() if quantity == "db" and kind != "mfcc"}
 
 @pytest.fixture(scope="module")
 def plans():
@@ -42,11 +46,12 @@ _CASES: dict = {}
 
 
 def parity_case(kind, batch, length, plans, make_signal):
-    """(input, engine reference) for one kind, batch size and length; computed once per module."""
+    """(input, engine float32 output, engine float64 output or None) for one kind, batch size and
+    length; computed once per module. The float64 output is computed for the dB kinds only."""
     key = (kind, batch, length)
     if key not in _CASES:
         x = np.stack([make_signal(length, np.float32, seed=1000 * batch + i) for i in range(batch)])
-        _CASES[key] = (x, reference(kind, plans[kind], x))
+        _CASES[key] = (x, reference(kind, plans[kind], x), exact_reference(kind, x) if kind in DB_KINDS else None)
     return _CASES[key]
 
 
@@ -57,12 +62,77 @@ def test_parity_with_engine(kind, mode, dft, plans, layers, make_signal):
     layer = layers[kind].set_mode(mode, dft)
     for batch in (1, 4):
         for length in LENGTHS:
-            x, expected = parity_case(kind, batch, length, plans, make_signal)
+            x, expected, exact = parity_case(kind, batch, length, plans, make_signal)
             out = run(layer, x)
             assert out.shape == (batch,) + layer.output_shape(length)
             if kind != "mfcc":
                 assert out.shape[1:] == plans[kind].output_shape(length)
-            assert_matches(kind, out, expected, what=f"{kind} {mode}/{dft} B={batch} L={length}", min_cells=0.5)
+            assert_matches(kind, out, expected, what=f"{kind} {mode}/{dft} B={batch} L={length}", min_cells=0.5,
+                           exact=exact)
+
+
+@pytest.mark.parametrize("mode,dft", MODES, ids=MODE_IDS)
+def test_linear_db_is_exact_on_long_noisy_clips(mode, dft, make_signal):
+    """The hard case for float32: linear-spectrogram dB cells 80-100 dB below their frame's peak.
+
+    On these clips a float32 DFT (the engine's, or the layer's with precision="float32") is up to
+    ~1e-2 dB off the exact value at such cells; the default float64 STFT keeps the layer within
+    1e-4 dB of the engine's float64 output on every cell above floor + 20 dB.
+    """
+    kind = "spectrogram-db"
+    layer = make_layer(kind, mode, dft)
+    assert layer.precision == "float64"
+    plan = engine_plan(kind)
+    for seed in range(6):
+        x = np.stack([make_signal(16000, np.float32, seed=100 + 2 * seed + i) for i in range(2)])
+        assert_matches(kind, run(layer, x), reference(kind, plan, x), exact=exact_reference(kind, x),
+                       what=f"{mode}/{dft} seed {seed}", min_cells=0.5)
+
+
+@pytest.mark.parametrize("mode,dft", MODES, ids=MODE_IDS)
+def test_float32_precision(mode, dft, make_signal):
+    """precision="float32" (what CoreML runs): log-mel, mel and MFCC still within the tolerances;
+    the linear dB spectrogram only in the power domain (its float32 DFT adds its own rounding)."""
+    x = np.stack([make_signal(length, np.float32, seed=5 + length) for length in (16000,)] * 2)
+    x[1] *= 0.01
+    for kind in ("logmel", "mel-power", "mfcc", "spectrogram-power"):
+        layer = make_layer(kind, mode, dft).set_precision("float32")
+        assert layer.compute_dtype == torch.float32 and layer.dft_basis().dtype == torch.float32
+        assert_matches(kind, run(layer, x), reference(kind, engine_plan(kind), x), what=f"float32 {kind} {mode}/{dft}")
+    layer = make_layer("spectrogram-db", mode, dft).set_precision("float32")
+    out, expected = run(layer, x), reference("spectrogram-db", engine_plan("spectrogram-db"), x)
+    a, e = 10.0 ** (out.astype(np.float64) / 10.0), 10.0 ** (expected.astype(np.float64) / 10.0)
+    assert np.max(np.abs(a - e)) <= 1e-5 * np.max(e)
+
+
+def test_precision_buffers_and_conversions(make_signal):
+    layer = Spectrogram(PARAMS, mode="dft", dft="store")
+    assert layer.precision == "float64" and layer.compute_dtype == torch.float64
+    assert layer.dft_kernel.dtype == torch.float64 and layer.window.dtype == torch.float32
+    assert layer.dft_basis().dtype == torch.float64 and "precision='float64'" in repr(layer)
+    # .float() / .to(float32) on a model holding the layer keeps the float64 kernel and window
+    for convert in (lambda m: m.float(), lambda m: m.to(torch.float32), lambda m: torch.nn.Sequential(m).float()[0]):
+        layer = convert(layer)
+        assert layer.dft_kernel.dtype == layer.window64.dtype == torch.float64
+        assert layer.window.dtype == torch.float32
+    assert layer.set_precision("float32") is layer and layer.dft_kernel.dtype == torch.float32
+    layer.precision = torch.float64
+    assert layer.precision == "float64" and layer.dft_kernel.dtype == torch.float64
+    x = make_signal(3000, np.float32)[None]
+    out64 = run(layer, x)
+    np.testing.assert_allclose(run(copy.deepcopy(layer), x), out64)
+    np.testing.assert_allclose(run(pickle.loads(pickle.dumps(layer)), x), out64)
+    # a float32 basis is accepted in input mode (and used as given, rounding included)
+    layer.set_mode("dft", "input")
+    with torch.no_grad():
+        out = layer(torch.from_numpy(x), layer.dft_basis().float()).numpy()
+    np.testing.assert_allclose(out, out64, rtol=1e-5, atol=1e-6 * out64.max())
+    with pytest.raises(ValueError, match="precision must be one of"):
+        layer.set_precision("float16")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        MelSpectrogram(PARAMS, MEL, precision="double")
+    assert LogMelSpectrogram(PARAMS, MEL, precision="float32").precision == "float32"
+    assert MFCC.from_plan(engine_plan("mel-power"), precision="float32").precision == "float32"
 
 
 @pytest.mark.parametrize("mode,dft", MODES, ids=MODE_IDS)
@@ -161,14 +231,20 @@ def test_mfcc_matrices():
 
 def test_float64_layer_and_module_conversions(make_signal):
     x = make_signal(3001)
-    layer = MelSpectrogram(PARAMS, MEL, dtype=torch.float64, mode="dft", dft="store")
-    assert layer.dft_kernel.dtype == torch.float64
     plan = PLANNER.mel_power_plan(PARAMS, MEL)  # float64
-    out = layer(torch.from_numpy(x)).numpy()
     expected = plan.compute(x).data
-    assert np.max(np.abs(out - expected)) <= 1e-10 * np.max(expected)
-    layer.float()
-    assert layer.dft_kernel.dtype == layer.window.dtype == torch.float32
+    for precision in ("float64", "float32"):  # a float64 layer computes in float64 either way
+        layer = MelSpectrogram(PARAMS, MEL, dtype=torch.float64, mode="dft", dft="store", precision=precision)
+        assert layer.dft_kernel.dtype == layer.compute_dtype == torch.float64
+        for mode, dft in MODES:
+            layer.set_mode(mode, dft)
+            out = run(layer, x[None])[0]
+            assert out.dtype == np.float64
+            assert np.max(np.abs(out - expected)) <= 1e-10 * np.max(expected), (precision, mode, dft)
+    layer.set_mode("dft", "store").float()
+    assert layer.dft_kernel.dtype == layer.window.dtype == layer.compute_dtype == torch.float32
+    layer.double().set_precision("float64").float()
+    assert layer.window.dtype == torch.float32 and layer.dft_kernel.dtype == torch.float64
 
 
 def test_set_mode_switches_buffers():

@@ -20,6 +20,15 @@ Two ways to compute the STFT, switchable at any time with :meth:`set_mode`:
     * ``dft="on_the_fly"``: the basis is built in the graph from ``arange``/``cos``/``sin``
       (small file, a little work per call).
 
+Precision (:meth:`~_FrontEnd.set_precision`): by default a float32 layer computes its STFT and
+``|X|^2`` in float64 and rounds the power to float32 before the filterbank and the dB, so its own
+rounding is far below the engine's float32 rounding. In ``"dft"`` mode that float64 DFT is a
+matrix product of the frames (``unfold``, an ONNX ``Gather``) with the windowed basis, since
+onnxruntime has no float64 ``Conv``. ``precision="float32"`` keeps everything in float32, with
+``conv1d`` in ``"dft"`` mode: faster on GPUs without fast float64, and what CoreML (which has no
+float64) runs; the layer's float32 DFT then adds its own rounding (up to ~1e-2 dB on
+linear-spectrogram cells 80-100 dB below their frame's peak, ~5e-4 dB on log-mel).
+
 The buffers (window, filterbank) are taken from the engine (``plan._engine.window()``,
 ``plan._engine.filterbank()``), never recomputed in Python.
 
@@ -46,10 +55,13 @@ from . import _core
 from ._errors import DimensionMismatchError, InvalidInputError
 from .params import LogParams, MelParams, SpectrogramParams
 
-__all__ = ["Spectrogram", "MelSpectrogram", "LogMelSpectrogram", "MFCC", "dft_basis", "MODES", "DFT_KINDS"]
+__all__ = ["Spectrogram", "MelSpectrogram", "LogMelSpectrogram", "MFCC", "dft_basis", "MODES", "DFT_KINDS",
+           "PRECISIONS"]
 
 MODES = ("stft", "dft")
 DFT_KINDS = ("store", "input", "on_the_fly")
+PRECISIONS = ("float64", "float32")
+"""Values of a layer's ``precision``: the dtype its STFT and ``|X|^2`` are computed in (see :meth:`set_precision`)."""
 QUANTITIES = ("power", "magnitude", "db")
 
 MFCC_LIFTER = 22
@@ -134,6 +146,14 @@ def _check_mode(mode: Any, dft: Any) -> Tuple[str, str]:
     return mode.lower(), dft_name
 
 
+def _check_precision(precision: Any) -> str:
+    name = str(precision).rsplit(".", 1)[-1] if isinstance(precision, torch.dtype) else precision
+    if name not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))} (or the torch dtype); "
+                         f"got {precision!r}")
+    return name
+
+
 def _check_quantity(quantity: Any, db: Any) -> str:
     if quantity is None:
         return "db" if db is not None else "power"
@@ -167,20 +187,27 @@ class _FrontEnd(nn.Module):
 
     Attributes
     ----------
+    precision : {"float64", "float32"}
+        The dtype of the STFT and ``|X|^2`` of a float32 layer (a float64 layer computes
+        everything in float64); see :meth:`set_precision`.
     allow_tf32 : bool
-        False (default): on a CUDA device the ``"dft"`` convolutions run in full float32 even
-        where cuDNN would use TF32 (its default for convolutions, which puts log-mel values
-        ~0.2 dB off the engine). Set True to trade that precision for speed.
+        False (default): on a CUDA device the float32 ``"dft"`` convolutions
+        (``precision="float32"``) run in full float32 even where cuDNN would use TF32 (its
+        default for convolutions, which puts log-mel values ~0.2 dB off the engine). Set True to
+        trade that precision for speed.
     onnx_stft_float64 : bool
-        True (default): see :meth:`_stft_in_float64`.
+        True (default): with ``precision="float32"``, see :meth:`_stft_in_float64`.
     """
 
     _kind = "spectrogram"
+    window: torch.Tensor
+    window64: torch.Tensor
+    dft_kernel: Optional[torch.Tensor]
 
     # ---------------------------------------------------------------- construction
 
     def __init__(self, plan: Any, *, quantity: str, floor_db: Optional[float], mode: str, dft: str,
-                 dtype: Any, n_mfcc: Optional[int] = None) -> None:
+                 dtype: Any, n_mfcc: Optional[int] = None, precision: Any = "float64") -> None:
         super().__init__()
         params: SpectrogramParams = plan._params
         stft = params.stft
@@ -195,12 +222,15 @@ class _FrontEnd(nn.Module):
         self.pad = self.n_fft // 2 if self.centre else 0
         self.n_fft_bins = self.n_fft // 2 + 1
         dtype = _torch_dtype(dtype)
+        precision = _check_precision(precision)
 
         # The engine's coefficients (float64 copies kept to build the DFT kernels exactly).
         self._window64 = np.asarray(plan._engine.window(), dtype=np.float64).copy()
         if self._window64.shape != (self.n_fft,):
             raise DimensionMismatchError(f"engine window has shape {self._window64.shape}, expected ({self.n_fft},)")
         self.register_buffer("window", torch.from_numpy(self._window64).to(dtype), persistent=False)
+        # The engine's float64 window, for float64 compute (kept float64 by _apply).
+        self.register_buffer("window64", torch.from_numpy(self._window64.copy()), persistent=False)
         if plan._scale == "mel":
             fb = np.asarray(plan._engine.filterbank(), dtype=np.float64)
             if fb.ndim != 2 or fb.shape[1] != self.n_fft_bins:
@@ -221,6 +251,7 @@ class _FrontEnd(nn.Module):
         self.register_buffer("dft_kernel", None, persistent=False)
         self.onnx_stft_float64 = True
         self.allow_tf32 = False
+        self._precision = precision
         self.mode = "stft"
         self.dft = "store"
         self.set_mode(mode, dft)
@@ -258,20 +289,85 @@ class _FrontEnd(nn.Module):
         Parameters
         ----------
         mode : {"stft", "dft"}
-            ``"stft"``: ``torch.stft`` (differentiable, GPU, ONNX ``STFT``); ``"dft"``: 1-D
-            convolutions with the windowed DFT basis as kernels.
+            ``"stft"``: ``torch.stft`` (differentiable, GPU, ONNX ``STFT``); ``"dft"``: the frames
+            times the windowed DFT basis (``unfold`` + ``matmul`` in float64 with the default
+            precision, 1-D convolutions with ``precision="float32"``; see :meth:`set_precision`).
         dft : {"store", "input", "on_the_fly"}, optional
             How the basis is carried in ``"dft"`` mode (default: keep the current choice,
             initially ``"store"``).
         """
         mode, dft = _check_mode(mode, self.dft if dft is None else dft)
         self.mode, self.dft = mode, dft
-        if mode == "dft" and dft == "store":
+        self._build_kernel()
+        return self
+
+    def _build_kernel(self) -> None:
+        """(Re)build ``dft_kernel`` for the current mode, precision, dtype and device.
+
+        The windowed basis formed in float64 (the engine's float64 window) and rounded once to
+        the compute dtype.
+        """
+        if self.mode == "dft" and self.dft == "store":
             kernel = (_dft_basis64(self.n_fft) * self._window64[None, :])[:, None, :]
-            self.dft_kernel = torch.from_numpy(kernel).to(dtype=self.window.dtype, device=self.window.device)
+            self.dft_kernel = torch.from_numpy(kernel).to(dtype=self.compute_dtype, device=self.window.device)
         else:
             self.dft_kernel = None
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> "_FrontEnd":
+        # .float(), .double(), .to(...) convert every floating buffer; the float64 window and a
+        # float64 kernel (precision="float64") must stay float64 on the layer's device.
+        out = super()._apply(fn, *args, **kwargs)
+        if self.window64.dtype != torch.float64 or self.window64.device != self.window.device:
+            self.window64 = torch.from_numpy(self._window64.copy()).to(self.window.device)
+        kernel = self.dft_kernel
+        if kernel is not None and (kernel.dtype != self.compute_dtype or kernel.device != self.window.device):
+            self._build_kernel()
+        return out
+
+    def _compute_window(self) -> torch.Tensor:
+        """The window in the compute dtype: the engine's float64 window for float64 compute."""
+        return self.window64 if self.compute_dtype == torch.float64 else self.window
+
+    # ---------------------------------------------------------------- precision
+
+    @property
+    def precision(self) -> str:
+        """``"float64"`` or ``"float32"``: see :meth:`set_precision`."""
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: Any) -> None:
+        self.set_precision(value)
+
+    def set_precision(self, precision: Any = "float64") -> "_FrontEnd":
+        """Choose the dtype of the STFT and ``|X|^2`` of a float32 layer; returns the layer.
+
+        Parameters
+        ----------
+        precision : {"float64", "float32"}
+            ``"float64"`` (default): frames, DFT and power in float64, the power rounded to the
+            layer's dtype before the filterbank and the dB. The layer's own rounding is then
+            negligible next to the engine's float32 rounding, in every mode, in PyTorch and in
+            onnxruntime. In ``"dft"`` mode the float64 DFT is ``unfold`` + ``matmul`` (ONNX
+            ``Gather`` + ``MatMul``; onnxruntime has no float64 ``Conv``), and ``dft_kernel`` and
+            :meth:`dft_basis` are float64.
+            ``"float32"``: all in float32, ``conv1d`` in ``"dft"`` mode. Faster where float64 is
+            slow (most GPUs), and what :func:`spectrograms.export.export_coreml` converts (CoreML
+            has no float64). Its float32 DFT then adds its own rounding: power, magnitude and
+            mel values stay within ~2e-6 of the largest, log-mel within ~5e-4 dB of the
+            engine, but linear-spectrogram dB cells 80-100 dB below their frame's peak can be
+            ~1e-2 dB off.
+
+        A float64 layer (``dtype=torch.float64``) computes in float64 whatever this says.
+        """
+        self._precision = _check_precision(precision)
+        self._build_kernel()
         return self
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """The dtype of the STFT and ``|X|^2``: float64 for a float64 layer or ``precision="float64"``."""
+        return torch.float64 if self._precision == "float64" else self.window.dtype
 
     @property
     def needs_basis(self) -> bool:
@@ -279,8 +375,12 @@ class _FrontEnd(nn.Module):
         return self.mode == "dft" and self.dft == "input"
 
     def dft_basis(self) -> torch.Tensor:
-        """The basis to pass to ``forward`` in ``dft="input"`` mode (see :func:`dft_basis`)."""
-        return dft_basis(self.n_fft, dtype=self.window.dtype, device=self.window.device)
+        """The basis to pass to ``forward`` in ``dft="input"`` mode (see :func:`dft_basis`).
+
+        In :attr:`compute_dtype`: float64 with ``precision="float64"`` (the default), so an
+        exported file's ``dft_basis`` input is then float64.
+        """
+        return dft_basis(self.n_fft, dtype=self.compute_dtype, device=self.window.device)
 
     # ---------------------------------------------------------------- shapes
 
@@ -345,7 +445,7 @@ class _FrontEnd(nn.Module):
             raise DimensionMismatchError(
                 f"expected a DFT basis of shape {expected} (2 * (n_fft//2 + 1) rows: cos then -sin; n_fft "
                 f"columns) for n_fft={self.n_fft}, got shape {tuple(basis.shape)}")
-        return basis.to(self.window.dtype)
+        return basis.to(self.compute_dtype)
 
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
         """Centre zero padding; plus, where a signal can be shorter than one frame, zeros up to n_fft."""
@@ -357,17 +457,27 @@ class _FrontEnd(nn.Module):
         return F.pad(x, (self.pad, right))
 
     def _power(self, x: torch.Tensor, basis: Optional[torch.Tensor]) -> torch.Tensor:
-        """|X|^2 of the padded batch ``x`` (B, P): (B, n_fft//2+1, n_frames)."""
+        """|X|^2 of the padded batch ``x`` (B, P): (B, n_fft//2+1, n_frames), in the layer's dtype."""
+        wide = self.compute_dtype == torch.float64
         if self.mode == "stft":
+            if wide:
+                return self._stft_power(x.double(), self.window64).to(x.dtype)
             if self._stft_in_float64(x):
                 return self._stft_power(x.double(), self.window.double()).to(x.dtype)
             return self._stft_power(x, self.window)
         if self.dft == "store":
             kernel = self.dft_kernel
         elif self.dft == "input":
-            kernel = (basis * self.window).unsqueeze(1)
+            kernel = (basis * self._compute_window()).unsqueeze(1)
         else:
             kernel = self._basis_in_graph(x).unsqueeze(1)
+        if wide:
+            # float64: frames (B, T, n_fft) @ kernel^T (n_fft, 2 bins), i.e. ONNX Gather + MatMul
+            # (onnxruntime has no float64 Conv); the same numbers as a float64 conv1d.
+            frames = x.to(torch.float64).unfold(-1, self.n_fft, self.hop_size)
+            out = torch.matmul(frames, kernel.squeeze(1).transpose(0, 1))
+            re, im = out[..., :self.n_fft_bins], out[..., self.n_fft_bins:]
+            return (re * re + im * im).transpose(1, 2).to(x.dtype)
         if x.is_cuda and not self.allow_tf32 and torch.backends.cudnn.allow_tf32:
             # cuDNN computes float32 convolutions in TF32 by default (10-bit mantissa): 0.2 dB off.
             torch.backends.cudnn.allow_tf32 = False
@@ -386,8 +496,9 @@ class _FrontEnd(nn.Module):
         return spec.real.square() + spec.imag.square()
 
     def _stft_in_float64(self, x: torch.Tensor) -> bool:
-        """Whether the ONNX graph being exported computes the STFT in float64.
+        """Whether the ONNX graph being exported computes the STFT in float64 with ``precision="float32"``.
 
+        (With ``precision="float64"``, the default, the STFT is float64 in every case.)
         onnxruntime's float32 ``STFT`` kernel evaluates a plain DFT with single-precision twiddle
         factors when n_fft is not a power of two (relative error ~2e-5 at n_fft = 400, twenty
         times torch's or the engine's); in float64 it is exact to ~1e-14. So, unless
@@ -405,14 +516,19 @@ class _FrontEnd(nn.Module):
         traced graph, so that converters (CoreML's) cannot fold the basis into a stored constant,
         which would defeat the purpose of this mode. Up to n_fft = 4096 the reduction runs in
         floating point (every ``k n`` < 2^24 and its remainder are exact in float32); beyond, in int64.
+        In float64 compute (``precision="float64"``) the whole basis is built in float64 (``k n`` is
+        exact there for any practical n_fft).
         """
-        device, dtype = self.window.device, self.window.dtype
-        idx_dtype = dtype if self.n_fft <= _FLOAT_MOD_MAX_N_FFT else torch.int64
+        device, dtype = self.window.device, self.compute_dtype
+        idx_dtype = dtype if self.n_fft <= _FLOAT_MOD_MAX_N_FFT or dtype == torch.float64 else torch.int64
         start = x.shape[-1] * 0
         k = torch.arange(start, start + self.n_fft_bins, device=device).to(idx_dtype).unsqueeze(1)
         n = torch.arange(start, start + self.n_fft, device=device).to(idx_dtype).unsqueeze(0)
-        angle = torch.remainder(k * n, self.n_fft).to(dtype) * (2.0 * math.pi / self.n_fft)
-        return torch.cat([torch.cos(angle), -torch.sin(angle)], dim=0) * self.window
+        # The step as a tensor of the compute dtype: the ONNX exporter turns a Python scalar operand
+        # into a float32 constant, which would put a float64 basis ~3e-7 off.
+        step = torch.tensor(2.0 * math.pi / self.n_fft, dtype=dtype, device=device)
+        angle = torch.remainder(k * n, self.n_fft).to(dtype) * step
+        return torch.cat([torch.cos(angle), -torch.sin(angle)], dim=0) * self._compute_window()
 
     def _output(self, power: torch.Tensor) -> torch.Tensor:
         if self.filterbank is not None:
@@ -473,6 +589,8 @@ class _FrontEnd(nn.Module):
         if self.mode == "dft":
             parts.append(f"dft={self.dft!r}")
         parts.append(f"dtype={self.window.dtype}")
+        if self.window.dtype != torch.float64:
+            parts.append(f"precision={self._precision!r}")
         return ", ".join(parts)
 
 
@@ -489,25 +607,31 @@ class Spectrogram(_FrontEnd):
     mode, dft : str
         See :meth:`set_mode` (default ``"stft"``; ``dft`` is used in ``"dft"`` mode).
     dtype : torch.dtype
-        Buffers and compute dtype (default float32).
+        Buffers and output dtype (default float32).
+    precision : {"float64", "float32"}
+        The dtype of the STFT and ``|X|^2`` of a float32 layer (default ``"float64"``: the power is
+        computed in float64 and rounded to float32); see :meth:`set_precision`.
     """
 
     _kind = "spectrogram"
 
     def __init__(self, params: SpectrogramParams, db: Optional[LogParams] = None, *, quantity: Optional[str] = None,
-                 mode: str = "stft", dft: str = "store", dtype: Any = torch.float32) -> None:
+                 mode: str = "stft", dft: str = "store", dtype: Any = torch.float32,
+                 precision: Any = "float64") -> None:
         db = _check_db(db)
         quantity = _check_quantity(quantity, db)
         plan = self._plan_for(params, None, db, "linear", quantity)
-        super().__init__(plan, quantity=quantity, floor_db=_floor(plan), mode=mode, dft=dft, dtype=dtype)
+        super().__init__(plan, quantity=quantity, floor_db=_floor(plan), mode=mode, dft=dft, dtype=dtype,
+                         precision=precision)
 
     @classmethod
-    def from_plan(cls, plan: Any, *, mode: str = "stft", dft: str = "store", dtype: Any = None) -> "Spectrogram":
+    def from_plan(cls, plan: Any, *, mode: str = "stft", dft: str = "store", dtype: Any = None,
+                  precision: Any = "float64") -> "Spectrogram":
         """The layer equal to a linear ``plan`` (its quantity, floor, window; dtype: the plan's)."""
         cls._check_plan(plan, "linear", cls.__name__)
         self = cls.__new__(cls)
         _FrontEnd.__init__(self, plan, quantity=plan._quantity, floor_db=_floor(plan), mode=mode, dft=dft,
-                           dtype=plan._dtype.name if dtype is None else dtype)
+                           dtype=plan._dtype.name if dtype is None else dtype, precision=precision)
         return self
 
 
@@ -523,7 +647,7 @@ class MelSpectrogram(_FrontEnd):
     quantity : {"power", "magnitude", "db"}, optional
         Default: ``"db"`` when ``db`` is given, else ``"power"``. Magnitude is
         ``sqrt(filterbank @ power)`` as in the engine.
-    mode, dft, dtype
+    mode, dft, dtype, precision
         As for :class:`Spectrogram`.
     """
 
@@ -531,14 +655,16 @@ class MelSpectrogram(_FrontEnd):
 
     def __init__(self, params: SpectrogramParams, mel_params: MelParams, db: Optional[LogParams] = None, *,
                  quantity: Optional[str] = None, mode: str = "stft", dft: str = "store",
-                 dtype: Any = torch.float32) -> None:
+                 dtype: Any = torch.float32, precision: Any = "float64") -> None:
         db = _check_db(db)
         quantity = _check_quantity(quantity, db)
         plan = self._plan_for(params, mel_params, db, "mel", quantity)
-        super().__init__(plan, quantity=quantity, floor_db=_floor(plan), mode=mode, dft=dft, dtype=dtype)
+        super().__init__(plan, quantity=quantity, floor_db=_floor(plan), mode=mode, dft=dft, dtype=dtype,
+                         precision=precision)
 
     @classmethod
-    def from_plan(cls, plan: Any, *, mode: str = "stft", dft: str = "store", dtype: Any = None) -> "MelSpectrogram":
+    def from_plan(cls, plan: Any, *, mode: str = "stft", dft: str = "store", dtype: Any = None,
+                  precision: Any = "float64") -> "MelSpectrogram":
         """The layer equal to a mel ``plan`` (its quantity, floor, window, filterbank; dtype: the plan's)."""
         cls._check_plan(plan, "mel", cls.__name__)
         quantity = cls._plan_quantity(plan)
@@ -547,7 +673,7 @@ class MelSpectrogram(_FrontEnd):
             floor = _floor(plan) if plan._db_params is not None else LogParams().floor_db
         self = cls.__new__(cls)
         _FrontEnd.__init__(self, plan, quantity=quantity, floor_db=floor, mode=mode, dft=dft,
-                           dtype=plan._dtype.name if dtype is None else dtype)
+                           dtype=plan._dtype.name if dtype is None else dtype, precision=precision)
         return self
 
     @staticmethod
@@ -564,16 +690,17 @@ class LogMelSpectrogram(MelSpectrogram):
     mel_params : MelParams
     db : LogParams, optional
         The floor (default ``LogParams()``, -80 dB).
-    mode, dft, dtype
+    mode, dft, dtype, precision
         As for :class:`Spectrogram`.
     """
 
     _kind = "logmel"
 
     def __init__(self, params: SpectrogramParams, mel_params: MelParams, db: Optional[LogParams] = None, *,
-                 mode: str = "stft", dft: str = "store", dtype: Any = torch.float32) -> None:
+                 mode: str = "stft", dft: str = "store", dtype: Any = torch.float32,
+                 precision: Any = "float64") -> None:
         super().__init__(params, mel_params, LogParams() if db is None else db, quantity="db", mode=mode, dft=dft,
-                         dtype=dtype)
+                         dtype=dtype, precision=precision)
 
     @staticmethod
     def _plan_quantity(plan: Any) -> str:
@@ -595,27 +722,29 @@ class MFCC(_FrontEnd):
         used as given.
     mfcc_params : MfccParams or int, optional
         ``n_mfcc`` (default 13), ``<= n_mels``.
-    mode, dft, dtype
+    mode, dft, dtype, precision
         As for :class:`Spectrogram`.
     """
 
     _kind = "mfcc"
 
     def __init__(self, params: SpectrogramParams, n_mels: Union[int, MelParams] = 128, mfcc_params: Any = None, *,
-                 mode: str = "stft", dft: str = "store", dtype: Any = torch.float32) -> None:
+                 mode: str = "stft", dft: str = "store", dtype: Any = torch.float32,
+                 precision: Any = "float64") -> None:
         mel = n_mels if isinstance(n_mels, MelParams) else MelParams(_positive_int("n_mels", n_mels))
         plan = self._plan_for(params, mel, None, "mel", "power")
         super().__init__(plan, quantity="db", floor_db=-80.0, mode=mode, dft=dft, dtype=dtype,
-                         n_mfcc=_n_mfcc(mfcc_params))
+                         n_mfcc=_n_mfcc(mfcc_params), precision=precision)
 
     @classmethod
     def from_plan(cls, plan: Any, mfcc_params: Any = None, *, mode: str = "stft", dft: str = "store",
-                  dtype: Any = None) -> "MFCC":
+                  dtype: Any = None, precision: Any = "float64") -> "MFCC":
         """MFCCs on the filterbank of a mel ``plan`` (any quantity; dtype: the plan's)."""
         cls._check_plan(plan, "mel", cls.__name__)
         self = cls.__new__(cls)
         _FrontEnd.__init__(self, plan, quantity="db", floor_db=-80.0, mode=mode, dft=dft,
-                           dtype=plan._dtype.name if dtype is None else dtype, n_mfcc=_n_mfcc(mfcc_params))
+                           dtype=plan._dtype.name if dtype is None else dtype, n_mfcc=_n_mfcc(mfcc_params),
+                           precision=precision)
         return self
 
 

@@ -6,6 +6,12 @@
 ``dft_basis`` (pass ``layer.dft_basis().numpy()``). ``export_coreml(layer, "mel.mlpackage")``
 writes a CoreML ML program with the same names.
 
+A float32 layer computes its STFT and ``|X|^2`` in float64 by default (``precision="float64"``,
+see ``_FrontEnd.set_precision``), and so does the exported ONNX graph (``Gather`` + ``MatMul`` in
+``"dft"`` mode, a float64 ``STFT`` node in ``"stft"`` mode); in ``dft="input"`` mode its
+``dft_basis`` input is then float64. CoreML has no float64: ``export_coreml`` converts the layer's
+``precision="float32"`` computation (recorded as ``spectrograms.precision`` in the metadata).
+
 ``layer`` may also be a whole model that contains exactly one front-end layer (for example
 ``nn.Sequential(LogMelSpectrogram(...), classifier)``): the example input and the metadata come
 from that layer.
@@ -81,6 +87,7 @@ def onnx_metadata(front: _FrontEnd) -> Dict[str, str]:
         "sample_rate": front.sample_rate, "window": repr(front.params.stft.window).replace("WindowType.", ""),
         "n_bins": front.n_bins, "quantity": "mfcc" if front.n_mfcc is not None else front.quantity,
         "mode": front.mode, "dft": front.dft if front.mode == "dft" else "",
+        "precision": str(front.compute_dtype).rsplit(".", 1)[-1],
         "input": "audio: (batch, length) float32 samples",
         "output": "features: (batch, n_bins, n_frames); n_frames = (length + 2*pad - n_fft)//hop_size + 1, at least 1",
     }
@@ -93,8 +100,10 @@ def onnx_metadata(front: _FrontEnd) -> Dict[str, str]:
     if front.n_mfcc is not None:
         meta["n_mfcc"] = front.n_mfcc
     if front.needs_basis:
-        meta["dft_basis"] = (f"second input: ({2 * front.n_fft_bins}, {front.n_fft}); rows cos(2 pi k n/N) for "
-                             "k = 0..N/2, then -sin(2 pi k n/N); spectrograms._layers.dft_basis(n_fft)")
+        basis_dtype = str(front.compute_dtype).rsplit(".", 1)[-1]
+        meta["dft_basis"] = (f"second input: ({2 * front.n_fft_bins}, {front.n_fft}) {basis_dtype}; rows cos(2 pi k n/N) "
+                             f"for k = 0..N/2, then -sin(2 pi k n/N); spectrograms._layers.dft_basis(n_fft, "
+                             f"torch.{basis_dtype})")
     out = {f"spectrograms.{k}": (json.dumps(v) if isinstance(v, bool) else str(v)) for k, v in meta.items()}
     out["spectrograms.version"] = __version__
     return out
@@ -128,6 +137,19 @@ class _quiet_loggers:
     def __exit__(self, *exc: Any) -> None:
         for lg, level in zip(self.loggers, self.levels):
             lg.setLevel(level)
+
+
+class _Precision:
+    """Sets a front end's precision for the duration of a conversion, then puts it back."""
+
+    def __init__(self, front: _FrontEnd, precision: str) -> None:
+        self.front, self.precision, self.saved = front, precision, front.precision
+
+    def __enter__(self) -> None:
+        self.front.set_precision(self.precision)
+
+    def __exit__(self, *exc: Any) -> None:
+        self.front.set_precision(self.saved)
 
 
 class _Restore:
@@ -174,9 +196,14 @@ def export_onnx(layer: nn.Module, path: PathLike, *, dynamic_batch: bool = True,
 
     Notes
     -----
-    In ``"stft"`` mode the graph uses the ONNX ``STFT`` operator; for an n_fft that is not a power
-    of two it runs in float64 (see ``_FrontEnd._stft_in_float64``). In ``dft="on_the_fly"`` mode
-    constant folding is limited so that the DFT basis is built at run time, not stored.
+    The graph computes what the layer computes: with ``precision="float64"`` (the default) the
+    STFT and ``|X|^2`` in float64 (``"stft"`` mode: a float64 ``STFT`` node; ``"dft"`` modes:
+    ``Gather`` framing + float64 ``MatMul``, as onnxruntime has no float64 ``Conv``; in
+    ``dft="input"`` mode the ``dft_basis`` input is float64), then float32. With
+    ``precision="float32"``: ``Conv`` in ``"dft"`` mode, and the ONNX ``STFT`` operator in
+    ``"stft"`` mode, run in float64 for an n_fft that is not a power of two (see
+    ``_FrontEnd._stft_in_float64``). In ``dft="on_the_fly"`` mode constant folding is limited so
+    that the DFT basis is built at run time, not stored.
     """
     onnx = _import("onnx", "onnx")
     optimizer = _import("onnxscript.optimizer", "onnx")
@@ -252,6 +279,13 @@ def export_coreml(layer: nn.Module, path: PathLike, *, dynamic_batch: bool = Tru
 
     Notes
     -----
+    CoreML has no float64, so the layer is converted with ``precision="float32"`` (float32
+    ``conv1d``/STFT; the layer's own setting is restored afterwards, and the metadata key
+    ``spectrograms.precision`` says ``float32``; the float64 path frames with ``unfold``, which
+    coremltools does not convert). Its output then carries the float32 DFT's own rounding: ~5e-4
+    dB on log-mel, up to ~1e-2 dB on linear-spectrogram dB cells 80-100 dB below their frame's
+    peak.
+
     With ``centre=False`` the short-signal padding is fixed at trace time, so a flexible length
     must then stay >= n_fft.
     """
@@ -267,7 +301,7 @@ def export_coreml(layer: nn.Module, path: PathLike, *, dynamic_batch: bool = Tru
         raise ValueError(f"compute_precision must be 'float32' or 'float16', got {compute_precision!r}")
     if front.window.dtype != torch.float32:
         raise TypeError(f"CoreML runs in float32: convert the layer with .float() first (it is {front.window.dtype})")
-    with _Restore(layer):
+    with _Restore(layer), _Precision(front, "float32"):
         args = _example(front, layer, 1 if batch_size is None else batch_size,
                         length, dynamic_batch=False)
         with warnings.catch_warnings():
@@ -287,7 +321,8 @@ def export_coreml(layer: nn.Module, path: PathLike, *, dynamic_batch: bool = Tru
         mlmodel = ct.convert(traced, inputs=inputs, outputs=[ct.TensorType(name="features")],
                              convert_to="mlprogram", compute_precision=precision,
                              minimum_deployment_target=target)
-    mlmodel.user_defined_metadata.update(onnx_metadata(front))
+        metadata = onnx_metadata(front)
+    mlmodel.user_defined_metadata.update(metadata)
     mlmodel.short_description = (f"spectrograms {front._kind} front end: audio (batch, length) -> "
                                  f"features (batch, {front.n_bins}, n_frames)")
     path.parent.mkdir(parents=True, exist_ok=True)
