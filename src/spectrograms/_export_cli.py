@@ -175,5 +175,7 @@ def run_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
         basis_path = out.with_suffix(".dft_basis.npy")
         np.save(basis_path, layer.dft_basis().numpy())
-        print(f"  second input 'dft_basis' {tuple(layer.dft_basis().shape)} float32: wrote {basis_path}", file=stdout)
+        basis = layer.dft_basis()
+        print(f"  second input 'dft_basis' {tuple(basis.shape)} {str(basis.dtype).replace('torch.', '')}: "
+              f"wrote {basis_path}", file=stdout)
     return EXIT_OK
