@@ -6,6 +6,7 @@ no file, and a scheduler that does not answer is a quick, clear error.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import pathlib
 import pickle
@@ -335,3 +336,55 @@ def test_cli_bad_scheduler_string(where, corpus, tmp_path, capsys):
     _, files = corpus
     assert cli.main(["extract", str(files[0]), "--out", str(tmp_path / "o"), "--scheduler", where]) == 2
     assert "scheduler" in capsys.readouterr().err
+
+
+def test_workers_that_cannot_import_spectrograms_are_an_error_not_a_hang(corpus, tmp_path, capsys):
+    """A worker whose Python cannot import spectrograms would drop the task message and never run
+    it (the driver waited forever). Here a preload script shadows the package in the worker with
+    one that fails to import; extract_files must raise at once, naming the cause."""
+    from distributed import Client, LocalCluster
+
+    _, files = corpus
+    fake = tmp_path / "shadow" / "spectrograms"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ImportError("broken on purpose in this worker")\n')
+    preload = tmp_path / "shadow_preload.py"
+    preload.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(fake.parent)!r})\n"
+        "for name in [m for m in sys.modules if m == 'spectrograms' or m.startswith('spectrograms.')]:\n"
+        "    del sys.modules[name]\n"
+    )
+    saved = dict(os.environ)
+    try:
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None, preload=[str(preload)]) as lc, Client(lc) as client:
+            client.wait_for_workers(1, timeout=60)
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                run = pool.submit(sgd.extract_files, files[:2], mel_plan(), tmp_path / "out", client=client)
+                try:
+                    error = run.exception(timeout=60)
+                except concurrent.futures.TimeoutError:
+                    client.close()  # cancels the futures, so the driver thread returns
+                    pytest.fail("extract_files waited 60 s on a worker that cannot import spectrograms")
+            # the command line: exit status 2 and the same message, no traceback
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                cli_run = pool.submit(cli.main, ["extract", str(files[0]), "--out", str(tmp_path / "cli"),
+                                                 "--scheduler", f"dask://{lc.scheduler_address.split('://')[1]}"])
+                try:
+                    rc = cli_run.result(timeout=60)
+                except concurrent.futures.TimeoutError:
+                    client.close()
+                    pytest.fail("spectrograms extract waited 60 s on a worker that cannot import spectrograms")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert type(error).__name__ == "SchedulerError", repr(error)
+    message = str(error)
+    assert "1 of 1 Dask workers cannot import spectrograms" in message
+    assert "broken on purpose in this worker" in message
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.npz"))
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "Dask workers cannot import spectrograms" in err and "broken on purpose in this worker" in err
+    assert "Traceback" not in err

@@ -566,7 +566,7 @@ def worker_cores() -> Tuple[str, int]:
 # --------------------------------------------------------------------------- schedulers
 
 class SchedulerError(Exception):
-    """A scheduler address that is malformed, or a cluster that cannot be reached."""
+    """A scheduler address that is malformed, a cluster that cannot be reached, or workers that cannot run our tasks."""
 
 
 @dataclass(frozen=True)

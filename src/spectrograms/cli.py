@@ -368,8 +368,11 @@ def _extract(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             bar.update(1)
 
         if engine is not None:
-            with engine:
-                engine.run(processor, jobs, report)
+            try:
+                with engine:
+                    engine.run(processor, jobs, report)
+            except SchedulerError as exc:  # e.g. workers that cannot import spectrograms
+                raise UsageError(str(exc)) from None
         else:
             from ._extract import engine_threads
 

@@ -50,7 +50,7 @@ from ._extract import (
 )
 from ._threads import _check
 
-__all__ = ["compute_batch", "extract_files", "threads_per_task", "connect"]
+__all__ = ["compute_batch", "extract_files", "threads_per_task", "check_workers", "connect", "SchedulerError"]
 
 DEFAULT_BATCH_SIZE = 16
 
@@ -73,6 +73,32 @@ def threads_per_task(client: distributed.Client) -> int:
     if not cores:
         return 1
     return _threads_per_task((cores[a][0], cores[a][1], slots.get(a, 1)) for a in cores)
+
+
+def _worker_ready() -> bool:
+    """Run on a worker: unpickling this function there imports ``spectrograms.dask``."""
+    return True
+
+
+def check_workers(client: distributed.Client) -> None:
+    """Raise :class:`SchedulerError` if a worker of ``client``'s cluster cannot import spectrograms.
+
+    A Dask worker that cannot unpickle a task (the package missing or broken where it runs) drops
+    its connection's handler and never runs the task, so the driver would wait forever. Asking
+    every worker to unpickle a small function of ours first turns that into an error naming the
+    worker and the reason.
+    """
+    try:
+        answers = client.run(_worker_ready, on_error="return")
+    except TypeError:  # distributed without on_error: nothing to check with
+        return
+    broken = sorted((address, answer) for address, answer in answers.items() if isinstance(answer, BaseException))
+    if broken:
+        address, error = broken[0]
+        raise SchedulerError(
+            f"{len(broken)} of {len(answers)} Dask workers cannot import spectrograms, so tasks sent to them would "
+            f"never run; {address}: {reason(error)}. Install the same spectrograms where the workers run."
+        )
 
 
 def _default_threads() -> int:
@@ -207,6 +233,7 @@ def run_jobs(client: distributed.Client, processor: Callable[[Job], Outcome], jo
     fails for good (its workers kept dying) gives its files an outcome with ``error`` set; the
     run goes on. Temporary files left by killed workers are removed at the end.
     """
+    check_workers(client)
     threads = threads_per_task(client) if n_threads is None else _check(n_threads)
     if files_per_task is None:
         files_per_task = auto_files_per_task(len(jobs), sum(client.nthreads().values()))
