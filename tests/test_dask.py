@@ -379,7 +379,7 @@ def test_workers_that_cannot_import_spectrograms_are_an_error_not_a_hang(corpus,
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    assert type(error).__name__ == "SchedulerError", repr(error)
+    assert isinstance(error, sgd.SchedulerError), repr(error)
     message = str(error)
     assert "1 of 1 Dask workers cannot import spectrograms" in message
     assert "broken on purpose in this worker" in message

@@ -57,6 +57,15 @@ DEFAULT_BATCH_SIZE = 16
 
 # --------------------------------------------------------------------------- threads
 
+def _ask_workers(client: distributed.Client, workers: Optional[List[str]] = None) -> dict:
+    """``worker_cores()`` on each worker: its answer, or the exception it raised (unpickling our
+    function there imports spectrograms, so a worker without a working install answers with that error)."""
+    try:
+        return client.run(worker_cores, workers=workers, on_error="return")
+    except TypeError:  # distributed without on_error: a failing worker raises here instead
+        return client.run(worker_cores, workers=workers)
+
+
 def threads_per_task(client: distributed.Client) -> int:
     """Engine threads per task for ``client``'s cluster: a host's cores over its Dask worker threads.
 
@@ -66,18 +75,11 @@ def threads_per_task(client: distributed.Client) -> int:
     slots = client.nthreads()
     if not slots:
         return 1
-    try:  # a worker that is leaving just drops out of the count
-        cores = client.run(worker_cores, workers=list(slots), on_error="ignore")
-    except TypeError:  # distributed without on_error
-        cores = client.run(worker_cores, workers=list(slots))
+    # a worker that is leaving (or failing) just drops out of the count
+    cores = {a: c for a, c in _ask_workers(client, list(slots)).items() if not isinstance(c, BaseException)}
     if not cores:
         return 1
     return _threads_per_task((cores[a][0], cores[a][1], slots.get(a, 1)) for a in cores)
-
-
-def _worker_ready() -> bool:
-    """Run on a worker: unpickling this function there imports ``spectrograms.dask``."""
-    return True
 
 
 def check_workers(client: distributed.Client) -> None:
@@ -85,14 +87,11 @@ def check_workers(client: distributed.Client) -> None:
 
     A Dask worker that cannot unpickle a task (the package missing or broken where it runs) drops
     its connection's handler and never runs the task, so the driver would wait forever. Asking
-    every worker to unpickle a small function of ours first turns that into an error naming the
-    worker and the reason.
+    every worker to run a small function of ours first turns that into an error naming the worker
+    and the reason.
     """
-    try:
-        answers = client.run(_worker_ready, on_error="return")
-    except TypeError:  # distributed without on_error: nothing to check with
-        return
-    broken = sorted((address, answer) for address, answer in answers.items() if isinstance(answer, BaseException))
+    answers = _ask_workers(client)
+    broken = sorted((a, answer) for a, answer in answers.items() if isinstance(answer, BaseException))
     if broken:
         address, error = broken[0]
         raise SchedulerError(
