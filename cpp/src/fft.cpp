@@ -2,10 +2,17 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <utility>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SPECTROGRAMS_NO_CLONES)
+#define SPECTROGRAMS_AVX_SPLIT 1
+#include <immintrin.h>
+#endif
 
 #include "spectrograms/buffer.hpp"
 #include "spectrograms/errors.hpp"
@@ -65,6 +72,73 @@ struct PlanningArrays {
     ~PlanningArrays() { aligned_free(a); aligned_free(b); }
 };
 
+// One pair of the split step: with A = Z[k], B = conj(Z[m - k]), S = (A + B) / 2 and
+// P = factor_k (A - B), X[k] = S + P and X[m - k] = conj(S - P) (factor_{m-k} = conj(factor_k)).
+template <class T> inline void split_pair(T *z, const T *f, std::int64_t k, std::int64_t m) noexcept {
+    const std::int64_t j = m - k;
+    const T ar = z[2 * k], ai = z[2 * k + 1], br = z[2 * j], bi = z[2 * j + 1];
+    const T sr = T(0.5) * (ar + br), si = T(0.5) * (ai + -bi), dr = ar - br, di = ai - -bi;
+    const T tr = f[2 * k], ti = f[2 * k + 1];
+    const T pr = tr * dr - ti * di, pi = tr * di + ti * dr;
+    z[2 * k] = sr + pr;
+    z[2 * k + 1] = si + pi;
+    if (j != k) {
+        z[2 * j] = sr - pr;
+        z[2 * j + 1] = -(si - pi);
+    }
+}
+
+template <class T> inline void split_ends(T *z, std::int64_t m) noexcept {
+    const T r = z[0], i = z[1];
+    z[0] = r + i;
+    z[1] = 0;
+    z[2 * m] = r - i;
+    z[2 * m + 1] = 0;
+}
+
+#ifdef SPECTROGRAMS_AVX_SPLIT
+// The same pairs, a vector of bins k.. and their mirror bins ..m - k at a time, while the two
+// blocks are disjoint; elementwise with split_pair's operations and order (mul, then addsub: no
+// fused multiply-add), so the bits are the scalar code's.
+__attribute__((target("avx"))) void split_avx(double *z, const double *f, std::int64_t m) noexcept {
+    split_ends(z, m);
+    const __m256d half = _mm256_set1_pd(0.5), conj = _mm256_setr_pd(0.0, -0.0, 0.0, -0.0);
+    std::int64_t k = 1;
+    for (; k + 1 < m - k - 1; k += 2) {
+        const __m256d a = _mm256_loadu_pd(z + 2 * k), mirror = _mm256_loadu_pd(z + 2 * (m - k - 1));
+        const __m256d b = _mm256_xor_pd(_mm256_permute2f128_pd(mirror, mirror, 1), conj);
+        const __m256d s = _mm256_mul_pd(half, _mm256_add_pd(a, b)), d = _mm256_sub_pd(a, b);
+        const __m256d t = _mm256_loadu_pd(f + 2 * k);
+        const __m256d p = _mm256_addsub_pd(_mm256_mul_pd(_mm256_movedup_pd(t), d),
+                                           _mm256_mul_pd(_mm256_permute_pd(t, 0xF), _mm256_permute_pd(d, 0x5)));
+        const __m256d x = _mm256_add_pd(s, p), y = _mm256_xor_pd(_mm256_sub_pd(s, p), conj);
+        _mm256_storeu_pd(z + 2 * k, x);
+        _mm256_storeu_pd(z + 2 * (m - k - 1), _mm256_permute2f128_pd(y, y, 1));
+    }
+    for (; k <= m - k; ++k) split_pair(z, f, k, m);
+}
+
+__attribute__((target("avx"))) void split_avx(float *z, const float *f, std::int64_t m) noexcept {
+    split_ends(z, m);
+    const __m256 half = _mm256_set1_ps(0.5f), conj = _mm256_setr_ps(0.f, -0.f, 0.f, -0.f, 0.f, -0.f, 0.f, -0.f);
+    std::int64_t k = 1;
+    for (; k + 3 < m - k - 3; k += 4) {
+        const __m256 a = _mm256_loadu_ps(z + 2 * k), mirror = _mm256_loadu_ps(z + 2 * (m - k - 3));
+        const __m256 b = _mm256_xor_ps(_mm256_permute_ps(_mm256_permute2f128_ps(mirror, mirror, 1), 0x4E), conj);
+        const __m256 s = _mm256_mul_ps(half, _mm256_add_ps(a, b)), d = _mm256_sub_ps(a, b);
+        const __m256 t = _mm256_loadu_ps(f + 2 * k);
+        const __m256 p = _mm256_addsub_ps(_mm256_mul_ps(_mm256_moveldup_ps(t), d),
+                                          _mm256_mul_ps(_mm256_movehdup_ps(t), _mm256_permute_ps(d, 0xB1)));
+        const __m256 x = _mm256_add_ps(s, p), y = _mm256_xor_ps(_mm256_sub_ps(s, p), conj);
+        _mm256_storeu_ps(z + 2 * k, x);
+        _mm256_storeu_ps(z + 2 * (m - k - 3), _mm256_permute_ps(_mm256_permute2f128_ps(y, y, 1), 0x4E));
+    }
+    for (; k <= m - k; ++k) split_pair(z, f, k, m);
+}
+
+const bool have_avx_split = __builtin_cpu_supports("avx");
+#endif
+
 }  // namespace
 
 std::mutex &planner_mutex() {
@@ -88,14 +162,19 @@ std::string planner_effort() {
     }
 }
 
-template <> FftPlan<double>::FftPlan(FftKind kind, std::int64_t n) : kind_(kind), n_(n), plan_(nullptr) {
+template <> FftPlan<double>::FftPlan(FftKind kind, std::int64_t n)
+    : kind_(kind), n_(n), plan_(nullptr), half_(kind == FftKind::r2c && n % 2 == 0) {
+    if (half_) split_factors_ = detail::split_factors<double>(n / 2);
     PlanningArrays arrays(sizeof(fftw_complex) * static_cast<std::size_t>(n + 2));
     const int len = static_cast<int>(n);
     const unsigned flags = planner_flags();
     auto *r = static_cast<double *>(arrays.a);
     auto *c = static_cast<fftw_complex *>(arrays.b);
     switch (kind) {
-        case FftKind::r2c: plan_ = fftw_plan_dft_r2c_1d(len, r, c, flags); break;
+        case FftKind::r2c:
+            if (half_) plan_ = fftw_plan_dft_1d(len / 2, reinterpret_cast<fftw_complex *>(r), c, FFTW_FORWARD, flags);
+            else plan_ = fftw_plan_dft_r2c_1d(len, r, c, flags);
+            break;
         case FftKind::c2r: plan_ = fftw_plan_dft_c2r_1d(len, c, r, flags); break;
         case FftKind::c2c_forward:
             plan_ = fftw_plan_dft_1d(len, static_cast<fftw_complex *>(arrays.a), c, FFTW_FORWARD, flags);
@@ -107,14 +186,19 @@ template <> FftPlan<double>::FftPlan(FftKind kind, std::int64_t n) : kind_(kind)
     if (!plan_) throw fft_backend_error("FFTW could not create a plan of length " + std::to_string(n));
 }
 
-template <> FftPlan<float>::FftPlan(FftKind kind, std::int64_t n) : kind_(kind), n_(n), plan_(nullptr) {
+template <> FftPlan<float>::FftPlan(FftKind kind, std::int64_t n)
+    : kind_(kind), n_(n), plan_(nullptr), half_(kind == FftKind::r2c && n % 2 == 0) {
+    if (half_) split_factors_ = detail::split_factors<float>(n / 2);
     PlanningArrays arrays(sizeof(fftwf_complex) * static_cast<std::size_t>(n + 2));
     const int len = static_cast<int>(n);
     const unsigned flags = planner_flags();
     auto *r = static_cast<float *>(arrays.a);
     auto *c = static_cast<fftwf_complex *>(arrays.b);
     switch (kind) {
-        case FftKind::r2c: plan_ = fftwf_plan_dft_r2c_1d(len, r, c, flags); break;
+        case FftKind::r2c:
+            if (half_) plan_ = fftwf_plan_dft_1d(len / 2, reinterpret_cast<fftwf_complex *>(r), c, FFTW_FORWARD, flags);
+            else plan_ = fftwf_plan_dft_r2c_1d(len, r, c, flags);
+            break;
         case FftKind::c2r: plan_ = fftwf_plan_dft_c2r_1d(len, c, r, flags); break;
         case FftKind::c2c_forward:
             plan_ = fftwf_plan_dft_1d(len, static_cast<fftwf_complex *>(arrays.a), c, FFTW_FORWARD, flags);
@@ -136,7 +220,13 @@ template <> FftPlan<float>::~FftPlan() {
 }
 
 template <class T> void FftPlan<T>::r2c(T *in, std::complex<T> *out) const noexcept {
-    fftw_traits<T>::execute_r2c(plan_, in, reinterpret_cast<typename fftw_traits<T>::complex_type *>(out));
+    using C = typename fftw_traits<T>::complex_type;
+    if (half_) {
+        fftw_traits<T>::execute_c2c(plan_, reinterpret_cast<C *>(in), reinterpret_cast<C *>(out));
+        detail::split_real_spectrum(reinterpret_cast<T *>(out), split_factors_.data(), n_ / 2);
+        return;
+    }
+    fftw_traits<T>::execute_r2c(plan_, in, reinterpret_cast<C *>(out));
 }
 template <class T> void FftPlan<T>::c2r(std::complex<T> *in, T *out) const noexcept {
     fftw_traits<T>::execute_c2r(plan_, reinterpret_cast<typename fftw_traits<T>::complex_type *>(in), out);
@@ -145,6 +235,40 @@ template <class T> void FftPlan<T>::c2c(std::complex<T> *in, std::complex<T> *ou
     using C = typename fftw_traits<T>::complex_type;
     fftw_traits<T>::execute_c2c(plan_, reinterpret_cast<C *>(in), reinterpret_cast<C *>(out));
 }
+
+namespace detail {
+
+template <class T> void split_real_spectrum(T *z, const T *factors, std::int64_t m, bool vector) noexcept {
+#ifdef SPECTROGRAMS_AVX_SPLIT
+    if (vector && have_avx_split) return split_avx(z, factors, m);
+#else
+    (void)vector;
+#endif
+    split_ends(z, m);
+    for (std::int64_t k = 1; k <= m - k; ++k) split_pair(z, factors, k, m);
+}
+
+template <class T> std::vector<T> split_factors(std::int64_t m) {
+    // -i/2 exp(-i pi k / m) = (-sin(a) / 2, -cos(a) / 2), a = pi k / m, in long double and rounded.
+    const long double pi = 3.141592653589793238462643383279502884L;
+    std::vector<T> f(2 * static_cast<std::size_t>(m + 1));
+    for (std::int64_t k = 0; k <= m; ++k) {
+        // reflected into [0, pi/2]: sin(pi - a) = sin(a), cos(pi - a) = -cos(a); exact at pi/2
+        const std::int64_t r = std::min(k, m - k);
+        const long double a = pi * static_cast<long double>(r) / static_cast<long double>(m);
+        const long double c = 2 * r == m ? 0.0L : std::cos(a);
+        f[2 * static_cast<std::size_t>(k)] = static_cast<T>(-0.5L * std::sin(a));
+        f[2 * static_cast<std::size_t>(k) + 1] = static_cast<T>(-0.5L * (k > m - k ? -c : c));
+    }
+    return f;
+}
+
+template void split_real_spectrum<float>(float *, const float *, std::int64_t, bool) noexcept;
+template void split_real_spectrum<double>(double *, const double *, std::int64_t, bool) noexcept;
+template std::vector<float> split_factors<float>(std::int64_t);
+template std::vector<double> split_factors<double>(std::int64_t);
+
+}  // namespace detail
 
 template <class T> std::shared_ptr<const FftPlan<T>> get_fft_plan(FftKind kind, std::int64_t n) {
     if (n < 1 || n > (1LL << 30))

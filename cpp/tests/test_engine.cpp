@@ -5,12 +5,14 @@
 #include <atomic>
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "spectrograms/buffer.hpp"
 #include "spectrograms/dlpack.hpp"
 #include "spectrograms/errors.hpp"
 #include "spectrograms/fft.hpp"
@@ -296,6 +298,58 @@ TEST_CASE("cached FFT plans are shared and survive a cache clear", "[fft]") {
     auto c = get_fft_plan<double>(FftKind::r2c, 96);
     CHECK(c.get() != a.get());
     CHECK(fft_plan_cache_info().plans >= 1);
+}
+
+// A real FFT of even length runs as a complex FFT of half the length plus a split step.
+template <class T> void check_real_fft(std::int64_t n, double tol) {
+    const auto x = noise(static_cast<std::size_t>(n), static_cast<unsigned>(n));
+    auto plan = get_fft_plan<T>(FftKind::r2c, n);
+    AlignedArray<T> in(n);
+    AlignedArray<std::complex<T>> out(n / 2 + 1);
+    for (std::int64_t i = 0; i < n; ++i) in[i] = static_cast<T>(x[static_cast<std::size_t>(i)]);
+    plan->r2c(in.data(), out.data());
+    double peak = 0, err = 0;
+    for (std::int64_t k = 0; k <= n / 2; ++k) {
+        std::complex<double> ref = 0;  // the definition, on the same (rounded) input
+        for (std::int64_t j = 0; j < n; ++j)
+            ref += static_cast<double>(in[j]) *
+                   std::polar(1.0, -2.0 * pi * static_cast<double>((k * j) % n) / static_cast<double>(n));
+        peak = std::max(peak, std::abs(ref));
+        err = std::max(err, std::abs(std::complex<double>(out[k]) - ref));
+    }
+    INFO("n = " << n << ", max error / max |X| = " << err / peak);
+    CHECK(err <= tol * peak);
+    CHECK(out[0].imag() == T(0));
+    if (n % 2 == 0) CHECK(out[n / 2].imag() == T(0));  // the Nyquist bin
+}
+
+TEST_CASE("real FFTs of every length equal the naive DFT", "[fft]") {
+    for (std::int64_t n : {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 18, 30, 62, 64, 100, 126, 400, 510, 512, 1000,
+                           1024, 2018, 2048}) {
+        check_real_fft<double>(n, 1e-13);
+        check_real_fft<float>(n, 2e-6);
+    }
+}
+
+template <class T> void check_split_bits(std::int64_t m) {
+    const auto f = detail::split_factors<T>(m);
+    const auto z = noise(2 * static_cast<std::size_t>(m + 1), static_cast<unsigned>(m) + 7);
+    std::vector<T> a(z.begin(), z.end()), b(z.begin(), z.end());
+    detail::split_real_spectrum(a.data(), f.data(), m, true);
+    detail::split_real_spectrum(b.data(), f.data(), m, false);
+    INFO("m = " << m);
+    CHECK(std::memcmp(a.data(), b.data(), sizeof(T) * a.size()) == 0);
+}
+
+TEST_CASE("the real FFT's split step: vector code gives the scalar code's bits", "[fft]") {
+    for (std::int64_t m = 1; m <= 70; ++m) {
+        check_split_bits<double>(m);
+        check_split_bits<float>(m);
+    }
+    for (std::int64_t m : {200, 255, 256, 512, 1009, 1024}) {
+        check_split_bits<double>(m);
+        check_split_bits<float>(m);
+    }
 }
 
 TEST_CASE("scaled_log_floor: within 4 ulp of ln, floors, and an element's bits do not depend on its position",

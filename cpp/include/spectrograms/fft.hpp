@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace spectrograms {
 
@@ -56,7 +57,20 @@ template <class T> class FftPlan {
     FftKind kind_;
     std::int64_t n_;
     plan_type plan_;
+    // r2c of an even length n runs as a complex transform of n / 2 (FFTW's complex codelets are
+    // far better vectorised than its real ones) followed by split_real_spectrum with these factors.
+    bool half_ = false;
+    std::vector<T> split_factors_;
 };
+
+namespace detail {
+/// The split step of a real FFT computed as a complex one: z holds Z = DFT_m(x[2j] + i x[2j+1])
+/// as m + 1 interleaved complex slots (the last one free); on return it holds X = DFT_2m(x)[0..m].
+/// factors[2k], factors[2k + 1] = the real and imaginary parts of -i/2 exp(-i pi k / m), k <= m.
+/// vector = false forces the scalar code; the AVX code gives the same bits.
+template <class T> void split_real_spectrum(T *z, const T *factors, std::int64_t m, bool vector = true) noexcept;
+template <class T> std::vector<T> split_factors(std::int64_t m);
+}  // namespace detail
 
 /// A cached plan; creates it (under the planner lock) on first use.
 template <class T> std::shared_ptr<const FftPlan<T>> get_fft_plan(FftKind kind, std::int64_t n);
