@@ -163,8 +163,8 @@ std::string planner_effort() {
 }
 
 template <> FftPlan<double>::FftPlan(FftKind kind, std::int64_t n)
-    : kind_(kind), n_(n), plan_(nullptr), half_(kind == FftKind::r2c && n % 2 == 0) {
-    if (half_) split_factors_ = detail::split_factors<double>(n / 2);
+    : kind_(kind), n_(n), plan_(nullptr) {
+    if (half()) split_factors_ = detail::split_factors<double>(n / 2);
     PlanningArrays arrays(sizeof(fftw_complex) * static_cast<std::size_t>(n + 2));
     const int len = static_cast<int>(n);
     const unsigned flags = planner_flags();
@@ -172,7 +172,7 @@ template <> FftPlan<double>::FftPlan(FftKind kind, std::int64_t n)
     auto *c = static_cast<fftw_complex *>(arrays.b);
     switch (kind) {
         case FftKind::r2c:
-            if (half_) plan_ = fftw_plan_dft_1d(len / 2, reinterpret_cast<fftw_complex *>(r), c, FFTW_FORWARD, flags);
+            if (half()) plan_ = fftw_plan_dft_1d(len / 2, reinterpret_cast<fftw_complex *>(r), c, FFTW_FORWARD, flags);
             else plan_ = fftw_plan_dft_r2c_1d(len, r, c, flags);
             break;
         case FftKind::c2r: plan_ = fftw_plan_dft_c2r_1d(len, c, r, flags); break;
@@ -187,8 +187,8 @@ template <> FftPlan<double>::FftPlan(FftKind kind, std::int64_t n)
 }
 
 template <> FftPlan<float>::FftPlan(FftKind kind, std::int64_t n)
-    : kind_(kind), n_(n), plan_(nullptr), half_(kind == FftKind::r2c && n % 2 == 0) {
-    if (half_) split_factors_ = detail::split_factors<float>(n / 2);
+    : kind_(kind), n_(n), plan_(nullptr) {
+    if (half()) split_factors_ = detail::split_factors<float>(n / 2);
     PlanningArrays arrays(sizeof(fftwf_complex) * static_cast<std::size_t>(n + 2));
     const int len = static_cast<int>(n);
     const unsigned flags = planner_flags();
@@ -196,7 +196,7 @@ template <> FftPlan<float>::FftPlan(FftKind kind, std::int64_t n)
     auto *c = static_cast<fftwf_complex *>(arrays.b);
     switch (kind) {
         case FftKind::r2c:
-            if (half_) plan_ = fftwf_plan_dft_1d(len / 2, reinterpret_cast<fftwf_complex *>(r), c, FFTW_FORWARD, flags);
+            if (half()) plan_ = fftwf_plan_dft_1d(len / 2, reinterpret_cast<fftwf_complex *>(r), c, FFTW_FORWARD, flags);
             else plan_ = fftwf_plan_dft_r2c_1d(len, r, c, flags);
             break;
         case FftKind::c2r: plan_ = fftwf_plan_dft_c2r_1d(len, c, r, flags); break;
@@ -221,7 +221,7 @@ template <> FftPlan<float>::~FftPlan() {
 
 template <class T> void FftPlan<T>::r2c(T *in, std::complex<T> *out) const noexcept {
     using C = typename fftw_traits<T>::complex_type;
-    if (half_) {
+    if (half()) {
         fftw_traits<T>::execute_c2c(plan_, reinterpret_cast<C *>(in), reinterpret_cast<C *>(out));
         detail::split_real_spectrum(reinterpret_cast<T *>(out), split_factors_.data(), n_ / 2);
         return;

@@ -59,7 +59,7 @@ template <class T> class FftPlan {
     plan_type plan_;
     // r2c of an even length n runs as a complex transform of n / 2 (FFTW's complex codelets are
     // far better vectorised than its real ones) followed by split_real_spectrum with these factors.
-    bool half_ = false;
+    bool half() const noexcept { return kind_ == FftKind::r2c && n_ % 2 == 0; }
     std::vector<T> split_factors_;
 };
 
