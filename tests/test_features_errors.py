@@ -119,3 +119,25 @@ def test_cqt_top_bin_at_or_above_nyquist(f_min):
     cqt = sg.CqtParams(12, 7, f_min)
     with pytest.raises(sg.InvalidInputError, match="top CQT bin, .* Hz, must be below the Nyquist frequency 4000 Hz"):
         sg.compute_cqt_power_spectrogram(X, sg.SpectrogramParams(sg.StftParams(512, 128), 8000.0), cqt)
+
+
+def test_one_shot_plan_memory_still_validates():
+    """compute_mfcc/compute_chromagram remember their plan by their own arguments; a value equal
+    to a remembered one but of a rejected type (bool) must still be rejected, and
+    clear_fft_plan_cache forgets the plans."""
+    y = np.random.default_rng(0).standard_normal(4000)
+    stft = sg.StftParams(512, 128)
+    first = sg.compute_mfcc(y, stft, 1, 20).data  # sample rate 1 Hz: valid for MFCC
+    with pytest.raises(TypeError, match="sample_rate must be a real number, got bool True"):
+        sg.compute_mfcc(y, stft, True, 20)
+    with pytest.raises(TypeError, match="n_mels must be an integer, got bool True"):
+        sg.compute_mfcc(y, stft, 1, True)
+    c = sg.compute_chromagram(y, stft, 16000).data
+    with pytest.raises(TypeError, match="sample_rate must be a real number, got bool True"):
+        sg.compute_chromagram(y, stft, True)
+    sg.clear_fft_plan_cache()
+    from spectrograms.features import _ONE_SHOT
+
+    assert not _ONE_SHOT
+    np.testing.assert_array_equal(sg.compute_mfcc(y, stft, 1, 20).data, first)
+    np.testing.assert_array_equal(sg.compute_chromagram(y, stft, 16000.0).data, c)

@@ -9,13 +9,9 @@
 #include <map>
 #include <utility>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SPECTROGRAMS_NO_CLONES)
-#define SPECTROGRAMS_AVX_SPLIT 1
-#include <immintrin.h>
-#endif
-
 #include "spectrograms/buffer.hpp"
 #include "spectrograms/errors.hpp"
+#include "split.hpp"
 
 namespace spectrograms {
 
@@ -72,19 +68,15 @@ struct PlanningArrays {
     ~PlanningArrays() { aligned_free(a); aligned_free(b); }
 };
 
-// One pair of the split step: with A = Z[k], B = conj(Z[m - k]), S = (A + B) / 2 and
-// P = factor_k (A - B), X[k] = S + P and X[m - k] = conj(S - P) (factor_{m-k} = conj(factor_k)).
+// One pair of the split step (split.hpp): X[k] = S + P and X[m - k] = conj(S - P).
 template <class T> inline void split_pair(T *z, const T *f, std::int64_t k, std::int64_t m) noexcept {
     const std::int64_t j = m - k;
-    const T ar = z[2 * k], ai = z[2 * k + 1], br = z[2 * j], bi = z[2 * j + 1];
-    const T sr = T(0.5) * (ar + br), si = T(0.5) * (ai + -bi), dr = ar - br, di = ai - -bi;
-    const T tr = f[2 * k], ti = f[2 * k + 1];
-    const T pr = tr * dr - ti * di, pi = tr * di + ti * dr;
-    z[2 * k] = sr + pr;
-    z[2 * k + 1] = si + pi;
+    const split::SP<T> v = split::sp(z, f, k, m);
+    z[2 * k] = v.sr + v.pr;
+    z[2 * k + 1] = v.si + v.pi;
     if (j != k) {
-        z[2 * j] = sr - pr;
-        z[2 * j + 1] = -(si - pi);
+        z[2 * j] = v.sr - v.pr;
+        z[2 * j + 1] = -(v.si - v.pi);
     }
 }
 
@@ -102,15 +94,11 @@ template <class T> inline void split_ends(T *z, std::int64_t m) noexcept {
 // fused multiply-add), so the bits are the scalar code's.
 __attribute__((target("avx"))) void split_avx(double *z, const double *f, std::int64_t m) noexcept {
     split_ends(z, m);
-    const __m256d half = _mm256_set1_pd(0.5), conj = _mm256_setr_pd(0.0, -0.0, 0.0, -0.0);
+    const __m256d conj = _mm256_setr_pd(0.0, -0.0, 0.0, -0.0);
     std::int64_t k = 1;
     for (; k + 1 < m - k - 1; k += 2) {
-        const __m256d a = _mm256_loadu_pd(z + 2 * k), mirror = _mm256_loadu_pd(z + 2 * (m - k - 1));
-        const __m256d b = _mm256_xor_pd(_mm256_permute2f128_pd(mirror, mirror, 1), conj);
-        const __m256d s = _mm256_mul_pd(half, _mm256_add_pd(a, b)), d = _mm256_sub_pd(a, b);
-        const __m256d t = _mm256_loadu_pd(f + 2 * k);
-        const __m256d p = _mm256_addsub_pd(_mm256_mul_pd(_mm256_movedup_pd(t), d),
-                                           _mm256_mul_pd(_mm256_permute_pd(t, 0xF), _mm256_permute_pd(d, 0x5)));
+        __m256d s, p;
+        split::sp_vec(z, f, k, m, s, p);
         const __m256d x = _mm256_add_pd(s, p), y = _mm256_xor_pd(_mm256_sub_pd(s, p), conj);
         _mm256_storeu_pd(z + 2 * k, x);
         _mm256_storeu_pd(z + 2 * (m - k - 1), _mm256_permute2f128_pd(y, y, 1));
@@ -120,15 +108,11 @@ __attribute__((target("avx"))) void split_avx(double *z, const double *f, std::i
 
 __attribute__((target("avx"))) void split_avx(float *z, const float *f, std::int64_t m) noexcept {
     split_ends(z, m);
-    const __m256 half = _mm256_set1_ps(0.5f), conj = _mm256_setr_ps(0.f, -0.f, 0.f, -0.f, 0.f, -0.f, 0.f, -0.f);
+    const __m256 conj = _mm256_setr_ps(0.f, -0.f, 0.f, -0.f, 0.f, -0.f, 0.f, -0.f);
     std::int64_t k = 1;
     for (; k + 3 < m - k - 3; k += 4) {
-        const __m256 a = _mm256_loadu_ps(z + 2 * k), mirror = _mm256_loadu_ps(z + 2 * (m - k - 3));
-        const __m256 b = _mm256_xor_ps(_mm256_permute_ps(_mm256_permute2f128_ps(mirror, mirror, 1), 0x4E), conj);
-        const __m256 s = _mm256_mul_ps(half, _mm256_add_ps(a, b)), d = _mm256_sub_ps(a, b);
-        const __m256 t = _mm256_loadu_ps(f + 2 * k);
-        const __m256 p = _mm256_addsub_ps(_mm256_mul_ps(_mm256_moveldup_ps(t), d),
-                                          _mm256_mul_ps(_mm256_movehdup_ps(t), _mm256_permute_ps(d, 0xB1)));
+        __m256 s, p;
+        split::sp_vec(z, f, k, m, s, p);
         const __m256 x = _mm256_add_ps(s, p), y = _mm256_xor_ps(_mm256_sub_ps(s, p), conj);
         _mm256_storeu_ps(z + 2 * k, x);
         _mm256_storeu_ps(z + 2 * (m - k - 3), _mm256_permute_ps(_mm256_permute2f128_ps(y, y, 1), 0x4E));
@@ -227,6 +211,10 @@ template <class T> void FftPlan<T>::r2c(T *in, std::complex<T> *out) const noexc
         return;
     }
     fftw_traits<T>::execute_r2c(plan_, in, reinterpret_cast<C *>(out));
+}
+template <class T> void FftPlan<T>::r2c_unsplit(T *in, std::complex<T> *out) const noexcept {
+    using C = typename fftw_traits<T>::complex_type;
+    fftw_traits<T>::execute_c2c(plan_, reinterpret_cast<C *>(in), reinterpret_cast<C *>(out));
 }
 template <class T> void FftPlan<T>::c2r(std::complex<T> *in, T *out) const noexcept {
     fftw_traits<T>::execute_c2r(plan_, reinterpret_cast<typename fftw_traits<T>::complex_type *>(in), out);

@@ -10,6 +10,7 @@
 #include "spectrograms/errors.hpp"
 #include "spectrograms/thread_pool.hpp"
 #include "simd.hpp"
+#include "split.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -95,73 +96,173 @@ template <class T>
             for (std::int64_t i = 0; i < count; ++i) out[k * ts + i] = std::sqrt(out[k * ts + i]);
 }
 
+// tile_block_body's output from the unsplit spectra of FftPlan::r2c_unsplit (f: the plan's split
+// factors, m = n_fft / 2): each bin is computed with the split step's arithmetic (split.hpp), so
+// the bits are those of the split spectrum's tile.
+template <class T>
+[[gnu::always_inline]] inline void split_tile_body(const std::complex<T> *spectra, std::int64_t ps, const T *f,
+                                                   std::int64_t m, std::int64_t count, std::int64_t first,
+                                                   std::int64_t last, bool magnitude, T *out, std::int64_t ts) {
+    for (std::int64_t i = 0; i < count; ++i) {
+        const T *z = reinterpret_cast<const T *>(spectra + i * ps);
+        for (std::int64_t k = first; k < last; ++k) out[(k - first) * ts + i] = std::norm(split::bin(z, f, k, m));
+    }
+    if (magnitude)
+        for (std::int64_t k = 0; k < last - first; ++k)
+            for (std::int64_t i = 0; i < count; ++i) out[k * ts + i] = std::sqrt(out[k * ts + i]);
+}
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SPECTROGRAMS_NO_CLONES)
 #define SPECTROGRAMS_AVX2_TILE 1
 // The same for a full block of 16 frames with AVX2: a vector of squares summed in pairs (hadd:
 // re^2 + im^2, the order std::norm uses) gives one frame's norms for several bins, and an
 // in-register transpose turns frames x bins into bin rows. sqrt is correctly rounded either way,
 // so the bits equal tile_block_body's.
-__attribute__((target("avx2"))) void tile_block16_avx2(const std::complex<float> *spectra, std::int64_t ps,
-                                                       std::int64_t first, std::int64_t last, bool magnitude,
-                                                       float *out, std::int64_t ts) {
-    constexpr int perm[8] = {0, 1, 4, 5, 2, 3, 6, 7};  // hadd's order of the 8 bins
+
+// r[j] holds frame h + j's norms of bins row0 + dir * perm[lane] (hadd's order; row0 relative to
+// the tile's first bin): transposed, the rows' entries for frames h .. h + 7 (float) or h .. h + 3.
+__attribute__((target("avx2"))) [[gnu::always_inline]] inline void store_rows(const __m256 *r, std::int64_t row0,
+                                                                             std::int64_t dir, bool magnitude,
+                                                                             float *out, std::int64_t ts, int h) {
+    constexpr int perm[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+    __m256 t[8], u[8];
+    for (int j = 0; j < 8; j += 2) {
+        t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+    }
+    for (int q = 0; q < 2; ++q) {  // frames 4q .. 4q + 3
+        u[4 * q + 0] = _mm256_shuffle_ps(t[4 * q], t[4 * q + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * q + 1] = _mm256_shuffle_ps(t[4 * q], t[4 * q + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * q + 2] = _mm256_shuffle_ps(t[4 * q + 1], t[4 * q + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * q + 3] = _mm256_shuffle_ps(t[4 * q + 1], t[4 * q + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int p = 0; p < 4; ++p) {
+        __m256 lo = _mm256_permute2f128_ps(u[p], u[p + 4], 0x20);  // position p, frames 0-7
+        __m256 hi = _mm256_permute2f128_ps(u[p], u[p + 4], 0x31);  // position p + 4
+        if (magnitude) {
+            lo = _mm256_sqrt_ps(lo);
+            hi = _mm256_sqrt_ps(hi);
+        }
+        _mm256_storeu_ps(out + (row0 + dir * perm[p]) * ts + h, lo);
+        _mm256_storeu_ps(out + (row0 + dir * perm[p + 4]) * ts + h, hi);
+    }
+}
+__attribute__((target("avx2"))) [[gnu::always_inline]] inline void store_rows(const __m256d *r, std::int64_t row0,
+                                                                             std::int64_t dir, bool magnitude,
+                                                                             double *out, std::int64_t ts, int h) {
+    constexpr int perm[4] = {0, 2, 1, 3};
+    const __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    const __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    __m256d rows[4] = {_mm256_permute2f128_pd(t0, t2, 0x20), _mm256_permute2f128_pd(t1, t3, 0x20),
+                       _mm256_permute2f128_pd(t0, t2, 0x31), _mm256_permute2f128_pd(t1, t3, 0x31)};
+    for (int p = 0; p < 4; ++p) {
+        if (magnitude) rows[p] = _mm256_sqrt_pd(rows[p]);
+        _mm256_storeu_pd(out + (row0 + dir * perm[p]) * ts + h, rows[p]);
+    }
+}
+
+// Vector types of the AVX2 tile: a group is the bins of two vectors (hadd's operands).
+template <class T> struct Avx;
+template <> struct Avx<float> {
+    using V = __m256;
+    static constexpr std::int64_t group = 8;
+    __attribute__((target("avx2"))) static V load(const float *p) { return _mm256_loadu_ps(p); }
+    __attribute__((target("avx2"))) static V add(V a, V b) { return _mm256_add_ps(a, b); }
+    __attribute__((target("avx2"))) static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+    __attribute__((target("avx2"))) static V norms(V a, V b) {
+        return _mm256_hadd_ps(_mm256_mul_ps(a, a), _mm256_mul_ps(b, b));
+    }
+};
+template <> struct Avx<double> {
+    using V = __m256d;
+    static constexpr std::int64_t group = 4;
+    __attribute__((target("avx2"))) static V load(const double *p) { return _mm256_loadu_pd(p); }
+    __attribute__((target("avx2"))) static V add(V a, V b) { return _mm256_add_pd(a, b); }
+    __attribute__((target("avx2"))) static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
+    __attribute__((target("avx2"))) static V norms(V a, V b) {
+        return _mm256_hadd_pd(_mm256_mul_pd(a, a), _mm256_mul_pd(b, b));
+    }
+};
+
+template <class T>
+__attribute__((target("avx2"))) void tile_block16_avx2(const std::complex<T> *spectra, std::int64_t ps,
+                                                       std::int64_t first, std::int64_t last, bool magnitude, T *out,
+                                                       std::int64_t ts) {
+    using A = Avx<T>;
+    constexpr std::int64_t g = A::group, half = g / 2;  // half: complex bins per vector
     std::int64_t k0 = first;
-    for (; k0 + 8 <= last; k0 += 8)
-        for (int h = 0; h < 16; h += 8) {
-            __m256 r[8];
-            for (int j = 0; j < 8; ++j) {
-                const float *z = reinterpret_cast<const float *>(spectra + (h + j) * ps + k0);
-                const __m256 a = _mm256_loadu_ps(z), b = _mm256_loadu_ps(z + 8);
-                r[j] = _mm256_hadd_ps(_mm256_mul_ps(a, a), _mm256_mul_ps(b, b));
+    for (; k0 + g <= last; k0 += g)
+        for (int h = 0; h < 16; h += g) {
+            typename A::V r[g];
+            for (int j = 0; j < g; ++j) {
+                const T *z = reinterpret_cast<const T *>(spectra + (h + j) * ps + k0);
+                r[j] = A::norms(A::load(z), A::load(z + 2 * half));
             }
-            __m256 t[8], u[8];
-            for (int j = 0; j < 8; j += 2) {
-                t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
-                t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
-            }
-            for (int q = 0; q < 2; ++q) {  // frames 4q .. 4q + 3
-                u[4 * q + 0] = _mm256_shuffle_ps(t[4 * q], t[4 * q + 2], _MM_SHUFFLE(1, 0, 1, 0));
-                u[4 * q + 1] = _mm256_shuffle_ps(t[4 * q], t[4 * q + 2], _MM_SHUFFLE(3, 2, 3, 2));
-                u[4 * q + 2] = _mm256_shuffle_ps(t[4 * q + 1], t[4 * q + 3], _MM_SHUFFLE(1, 0, 1, 0));
-                u[4 * q + 3] = _mm256_shuffle_ps(t[4 * q + 1], t[4 * q + 3], _MM_SHUFFLE(3, 2, 3, 2));
-            }
-            for (int p = 0; p < 4; ++p) {
-                __m256 lo = _mm256_permute2f128_ps(u[p], u[p + 4], 0x20);  // position p, frames 0-7
-                __m256 hi = _mm256_permute2f128_ps(u[p], u[p + 4], 0x31);  // position p + 4
-                if (magnitude) {
-                    lo = _mm256_sqrt_ps(lo);
-                    hi = _mm256_sqrt_ps(hi);
-                }
-                _mm256_storeu_ps(out + (k0 - first + perm[p]) * ts + h, lo);
-                _mm256_storeu_ps(out + (k0 - first + perm[p + 4]) * ts + h, hi);
-            }
+            store_rows(r, k0 - first, 1, magnitude, out, ts, h);
         }
     if (k0 < last) tile_block_body(spectra + k0, ps, 16, 0, last - k0, magnitude, out + (k0 - first) * ts, ts);
 }
 
-__attribute__((target("avx2"))) void tile_block16_avx2(const std::complex<double> *spectra, std::int64_t ps,
-                                                       std::int64_t first, std::int64_t last, bool magnitude,
-                                                       double *out, std::int64_t ts) {
-    constexpr int perm[4] = {0, 2, 1, 3};  // hadd's order of the 4 bins
-    std::int64_t k0 = first;
-    for (; k0 + 4 <= last; k0 += 4)
-        for (int h = 0; h < 16; h += 4) {
-            __m256d r[4];
-            for (int j = 0; j < 4; ++j) {
-                const double *z = reinterpret_cast<const double *>(spectra + (h + j) * ps + k0);
-                const __m256d a = _mm256_loadu_pd(z), b = _mm256_loadu_pd(z + 4);
-                r[j] = _mm256_hadd_pd(_mm256_mul_pd(a, a), _mm256_mul_pd(b, b));
+// The tile of bins [kb, ke) from unsplit spectra (FftPlan::r2c_unsplit; f, m as for
+// split_tile_body), each vector of bins split in registers (split::bins_vec) and squared there.
+template <class T>
+__attribute__((target("avx2"))) void split_tile_single(const std::complex<T> *spectra, std::int64_t ps, const T *f,
+                                                       std::int64_t m, std::int64_t first, std::int64_t kb,
+                                                       std::int64_t ke, bool magnitude, T *out, std::int64_t ts) {
+    using A = Avx<T>;
+    constexpr std::int64_t g = A::group, half = g / 2;
+    // bins_vec reads bins k .. k + half - 1 and their mirrors: 1 <= k, k + half - 1 <= m - 1
+    std::int64_t k0 = std::min(std::max<std::int64_t>(kb, 1), ke);
+    if (k0 > kb) split_tile_body(spectra, ps, f, m, 16, kb, k0, magnitude, out + (kb - first) * ts, ts);
+    for (; k0 + g <= std::min(ke, m); k0 += g)
+        for (int h = 0; h < 16; h += g) {
+            typename A::V r[g];
+            for (int j = 0; j < g; ++j) {
+                const T *z = reinterpret_cast<const T *>(spectra + (h + j) * ps);
+                r[j] = A::norms(split::bins_vec(z, f, k0, m), split::bins_vec(z, f, k0 + half, m));
             }
-            const __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
-            const __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
-            __m256d rows[4] = {_mm256_permute2f128_pd(t0, t2, 0x20), _mm256_permute2f128_pd(t1, t3, 0x20),
-                               _mm256_permute2f128_pd(t0, t2, 0x31), _mm256_permute2f128_pd(t1, t3, 0x31)};
-            for (int p = 0; p < 4; ++p) {
-                if (magnitude) rows[p] = _mm256_sqrt_pd(rows[p]);
-                _mm256_storeu_pd(out + (k0 - first + perm[p]) * ts + h, rows[p]);
-            }
+            store_rows(r, k0 - first, 1, magnitude, out, ts, h);
         }
-    if (k0 < last) tile_block_body(spectra + k0, ps, 16, 0, last - k0, magnitude, out + (k0 - first) * ts, ts);
+    if (k0 < ke) split_tile_body(spectra, ps, f, m, 16, k0, ke, magnitude, out + (k0 - first) * ts, ts);
+}
+
+// tile_block16_avx2's output for bins [first, last) from a full block of unsplit spectra. Where a
+// group of bins and its mirror group (m - k) are both wanted, one split computes both (S + P and
+// S - P: the split step's X[m - k] up to the sign of its imaginary part, which squaring drops);
+// the other bins are split one group at a time. Saves the split step's store and the tile's
+// reload of the block's spectra, and the split of bins the tile does not use; same bits.
+template <class T>
+__attribute__((target("avx2"))) void split_tile16_avx2(const std::complex<T> *spectra, std::int64_t ps, const T *f,
+                                                       std::int64_t m, std::int64_t first, std::int64_t last,
+                                                       bool magnitude, T *out, std::int64_t ts) {
+    using A = Avx<T>;
+    using V = typename A::V;
+    constexpr std::int64_t g = A::group, half = g / 2;
+    // Pairs: groups k0 .. k0 + g - 1 in [first, last) whose mirrors m - k0 - g + 1 .. m - k0 are in
+    // [first, last) too and disjoint from them (k0 + g - 1 < m - k0 - g + 1).
+    const std::int64_t lo = std::max<std::int64_t>({first, m - last + 1, 1});
+    std::int64_t k0 = lo;
+    while (k0 + g <= std::min(last, m - first + 1) && 2 * k0 + 2 * g - 2 < m) k0 += g;
+    const std::int64_t end = k0;
+    if (end == lo) return split_tile_single(spectra, ps, f, m, first, first, last, magnitude, out, ts);
+    for (k0 = lo; k0 < end; k0 += g)
+        for (int h = 0; h < 16; h += g) {
+            V r[g], q[g];
+            for (int j = 0; j < g; ++j) {
+                const T *z = reinterpret_cast<const T *>(spectra + (h + j) * ps);
+                V sa, pa, sb, pb;
+                split::sp_vec(z, f, k0, m, sa, pa);
+                split::sp_vec(z, f, k0 + half, m, sb, pb);
+                r[j] = A::norms(A::add(sa, pa), A::add(sb, pb));  // bins k0 + perm[lane]
+                q[j] = A::norms(A::sub(sa, pa), A::sub(sb, pb));  // bins m - k0 - perm[lane]
+            }
+            store_rows(r, k0 - first, 1, magnitude, out, ts, h);
+            store_rows(q, m - k0 - first, -1, magnitude, out, ts, h);
+        }
+    // the rest: [first, lo), the middle [end, m - end + 1) and [m - lo + 1, last)
+    split_tile_single(spectra, ps, f, m, first, first, lo, magnitude, out, ts);
+    split_tile_single(spectra, ps, f, m, first, end, m - end + 1, magnitude, out, ts);
+    split_tile_single(spectra, ps, f, m, first, m - lo + 1, last, magnitude, out, ts);
 }
 
 const bool have_avx2_tile = __builtin_cpu_supports("avx2");
@@ -182,7 +283,32 @@ template <class T, bool Complex>
         // target): left to itself the vectoriser would vectorise over taps instead of frames.
         typedef T V __attribute__((vector_size(32)));
         constexpr std::int64_t lanes = 32 / sizeof(T), n_vectors = full / lanes;
-        for (std::int64_t b = 0; b < fb.n_bands; ++b) {
+        std::int64_t b = 0;
+        if constexpr (!Complex) {
+            // Bands over the same bins (chroma's twelve): three at a time, one pass over the tile.
+            for (; b + 3 <= fb.n_bands; b += 3) {
+                if (fb.start[b + 1] != fb.start[b] || fb.start[b + 2] != fb.start[b] ||
+                    fb.count[b + 1] != fb.count[b] || fb.count[b + 2] != fb.count[b])
+                    break;
+                V a0[n_vectors] = {}, a1[n_vectors] = {}, a2[n_vectors] = {};
+                const T *w0 = weights + fb.offset[b], *w1 = weights + fb.offset[b + 1], *w2 = weights + fb.offset[b + 2];
+                const T *t = tile + (fb.start[b] - first) * full;
+                for (std::int64_t j = 0; j < fb.count[b]; ++j, t += full) {
+                    const V u0 = V{} + w0[j], u1 = V{} + w1[j], u2 = V{} + w2[j];
+                    for (std::int64_t v = 0; v < n_vectors; ++v) {
+                        V tv;
+                        std::memcpy(&tv, t + v * lanes, sizeof(V));
+                        a0[v] += u0 * tv;
+                        a1[v] += u1 * tv;
+                        a2[v] += u2 * tv;
+                    }
+                }
+                std::memcpy(out + b * rs, a0, sizeof(a0));
+                std::memcpy(out + (b + 1) * rs, a1, sizeof(a1));
+                std::memcpy(out + (b + 2) * rs, a2, sizeof(a2));
+            }
+        }
+        for (; b < fb.n_bands; ++b) {
             V acc[n_vectors] = {}, acc_imag[n_vectors] = {};
             const T *w = weights + fb.offset[b];
             const T *wi = Complex ? weights_imag + fb.offset[b] : nullptr;
@@ -256,9 +382,29 @@ template <class T>
 void tile_block(const std::complex<T> *s, std::int64_t ps, std::int64_t count, std::int64_t first,
                 std::int64_t last, bool magnitude, T *out, std::int64_t ts) {
 #ifdef SPECTROGRAMS_AVX2_TILE
-    if (count == frames_per_block && have_avx2_tile) return tile_block16_avx2(s, ps, first, last, magnitude, out, ts);
+    if (count == frames_per_block && have_avx2_tile)
+        return tile_block16_avx2(s, ps, first, last, magnitude, out, ts);
 #endif
     tile_block_any(s, ps, count, first, last, magnitude, out, ts);
+}
+// The same from a full block of unsplit spectra (only where fused_split_tile() says so).
+template <class T>
+void split_tile_block(const std::complex<T> *s, std::int64_t ps, const T *f, std::int64_t m, std::int64_t first,
+                      std::int64_t last, bool magnitude, T *out, std::int64_t ts) {
+#ifdef SPECTROGRAMS_AVX2_TILE
+    split_tile16_avx2(s, ps, f, m, first, last, magnitude, out, ts);
+#else
+    split_tile_body(s, ps, f, m, frames_per_block, first, last, magnitude, out, ts);
+#endif
+}
+// Whether a full block may skip the split step and have the tile split its bins (AVX2 only: the
+// scalar tile gains nothing from it).
+bool fused_split_tile() {
+#ifdef SPECTROGRAMS_AVX2_TILE
+    return have_avx2_tile;
+#else
+    return false;
+#endif
 }
 SPECTROGRAMS_CLONES void band_sums(const double *tile, std::int64_t count, std::int64_t first,
                                    const SparseFilterbank &fb, const double *weights, double *out, std::int64_t rs) {
@@ -431,7 +577,7 @@ template <class T> void SpectrogramPlan<T>::finish_cells(T *row, std::int64_t co
 
 template <class T>
 void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t count, T *tile,
-                                    void *out, std::int64_t rs, std::int64_t column) const {
+                                    void *out, std::int64_t rs, std::int64_t column, bool unsplit) const {
     const std::int64_t nb = n_fft_bins_, ps = padded_spectrum_;
     const Quantity q = config_.quantity;
     if (q == Quantity::complex) {
@@ -449,10 +595,15 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
         return;
     }
     // Power of the block over the bins the filterbank uses, transposed to (bin, frame) so that
-    // each band sums whole rows; chroma weighs |X| instead.
+    // each band sums whole rows; chroma weighs |X| instead. unsplit: a full block of
+    // FftPlan::r2c_unsplit spectra, whose bins the tile splits as it squares them.
     const bool chroma = config_.scale == Scale::chroma;
     const auto &fb = filterbank_;
-    tile_block(spectra, ps, count, tile_first_, tile_last_, chroma, tile, count);
+    if (unsplit)
+        split_tile_block(spectra, ps, fft_->split_factors(), config_.stft.n_fft / 2, tile_first_, tile_last_, chroma,
+                         tile, count);
+    else
+        tile_block(spectra, ps, count, tile_first_, tile_last_, chroma, tile, count);
     band_sums(tile, count, tile_first_, fb, band_weights_.data(), o, rs);
     if (!chroma)
         for (std::int64_t b = 0; b < fb.n_bands; ++b) post(o + b * rs);
@@ -501,6 +652,11 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     const std::int64_t block = std::min(frames_per_block, last - first);
     if (block <= 0) return;
     const bool cqt = config_.scale == Scale::cqt;
+    // Full blocks of the filterbank scales leave the split step to the tile (emit_block), which
+    // splits only the bins it uses; a frame's bits are the same either way, so compute_frame and
+    // partial blocks need not do the same. (The linear scale wants every bin: its tile writes the
+    // output rows, and splitting there measured no faster than the split step.)
+    const bool fuse = !cqt && config_.scale != Scale::linear && fft_->splits() && fused_split_tile();
     // The CQT's kernels read a block of windowed frames; the FFT kinds window one frame at a
     // time into the same buffer, which keeps a block's working set (spectra and tile) in L2.
     auto *frames = static_cast<T *>(t_frames.get(sizeof(T) * padded_frame_ * (cqt ? block : 1)));
@@ -511,13 +667,16 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
                                                 block));
     for (std::int64_t f0 = first; f0 < last; f0 += block) {
         const std::int64_t count = std::min(block, last - f0);
+        const bool unsplit = fuse && count == frames_per_block;
         for (std::int64_t i = 0; i < count; ++i) {
             T *frame = cqt ? frames + i * padded_frame_ : frames;
             windowed_frame(x, (f0 + i) * s.hop_size - pad, s.n_fft, window_.data(), frame);
-            if (!cqt) fft_->r2c(frame, spectra + i * padded_spectrum_);
+            if (cqt) continue;
+            if (unsplit) fft_->r2c_unsplit(frame, spectra + i * padded_spectrum_);
+            else fft_->r2c(frame, spectra + i * padded_spectrum_);
         }
         if (cqt) emit_cqt_block(frames, count, tile, out, rs, f0 - origin);
-        else emit_block(spectra, count, tile, out, rs, f0 - origin);
+        else emit_block(spectra, count, tile, out, rs, f0 - origin, unsplit);
     }
 }
 

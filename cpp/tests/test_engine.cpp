@@ -7,6 +7,7 @@
 #include <complex>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -350,6 +351,60 @@ TEST_CASE("the real FFT's split step: vector code gives the scalar code's bits",
         check_split_bits<double>(m);
         check_split_bits<float>(m);
     }
+}
+
+// Full blocks of frames skip the split step and have the filterbank tile split the bins it uses
+// (split_tile16_avx2, bins and mirror bins together where both are wanted); a single frame
+// (compute_frame) runs the split step. The two must give the same bits for every n_fft (tiny
+// ones, where the vector loops do not start, and odd ones, which never split), filterbank range
+// (bins near 0, near Nyquist, only low ones as chroma uses) and quantity.
+template <class T> std::int64_t check_blocks_equal_frames(PlanConfig c) {
+    std::unique_ptr<SpectrogramPlan<T>> made;
+    try {
+        made = std::make_unique<SpectrogramPlan<T>>(c);
+    } catch (const invalid_input &) {
+        return 0;  // e.g. no FFT bin in the chroma range at a tiny n_fft
+    }
+    const SpectrogramPlan<T> &plan = *made;
+    const std::int64_t n = (2 * frames_per_block + 3) * c.stft.hop_size + c.stft.n_fft, frames = plan.n_frames(n);
+    REQUIRE(frames > 2 * frames_per_block);  // two full blocks and a partial one
+    const auto xd = noise(static_cast<std::size_t>(n), static_cast<unsigned>(c.stft.n_fft) + 11);
+    const std::vector<T> x(xd.begin(), xd.end());
+    const SignalView<T> view{x.data(), n, 1};
+    auto all = plan.compute(view);
+    const std::int64_t bins = plan.n_bins();
+    for (std::int64_t t = 0; t < frames; ++t) {
+        auto col = plan.compute_frame(view, t);
+        for (std::int64_t b = 0; b < bins; ++b) {
+            const T a = all->template as<T>()[b * frames + t], e = col->template as<T>()[b];
+            INFO("n_fft " << c.stft.n_fft << " scale " << int(c.scale) << " quantity " << int(c.quantity) << " frame "
+                          << t << " bin " << b);
+            REQUIRE(std::memcmp(&a, &e, sizeof(T)) == 0);
+        }
+    }
+    return 1;
+}
+
+TEST_CASE("full blocks (the tile splits the spectra) equal single frames bit for bit", "[plan]") {
+    std::int64_t ran = 0;
+    for (std::int64_t n_fft : {2, 4, 6, 8, 10, 14, 16, 18, 30, 31, 64, 100, 256, 400, 1024}) {
+        for (Quantity q : {Quantity::power, Quantity::magnitude, Quantity::db}) {
+            PlanConfig c = config(n_fft, std::max<std::int64_t>(1, n_fft / 4), true, Scale::mel, q);
+            // whole band (0 Hz to Nyquist: every bin pairs with its mirror), a low range, a high range
+            for (auto [lo, hi] : {std::pair{0.0, 8000.0}, std::pair{0.0, 2500.0}, std::pair{3000.0, 8000.0},
+                                  std::pair{1000.0, 7000.0}}) {
+                c.mel = {std::min<std::int64_t>(12, std::max<std::int64_t>(1, n_fft / 4)), lo, hi, MelNorm::slaney,
+                         false};
+                ran += check_blocks_equal_frames<double>(c) + check_blocks_equal_frames<float>(c);
+            }
+            c.scale = Scale::erb;
+            c.erb = {8, 50.0, 7900.0};
+            ran += check_blocks_equal_frames<double>(c) + check_blocks_equal_frames<float>(c);
+        }
+        PlanConfig c = config(n_fft, std::max<std::int64_t>(1, n_fft / 4), true, Scale::chroma, Quantity::magnitude);
+        ran += check_blocks_equal_frames<double>(c) + check_blocks_equal_frames<float>(c);
+    }
+    CHECK(ran > 250);
 }
 
 TEST_CASE("scaled_log_floor: within 4 ulp of ln, floors, and an element's bits do not depend on its position",

@@ -398,10 +398,11 @@ def griffin_lim(magnitude: Any, params: SpectrogramParams, n_iter: int = 32, mom
 
 def clear_fft_plan_cache() -> None:
     """Drop the cached FFTW plans and the cached one-shot plans (live plans keep working)."""
-    from .features import _cached as _cached_feature_plan
+    from .features import _ONE_SHOT, _cached as _cached_feature_plan
 
     _cached_plan.cache_clear()
     _cached_feature_plan.cache_clear()
+    _ONE_SHOT.clear()
     _core.clear_fft_plan_cache()
 
 

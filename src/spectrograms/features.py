@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -130,20 +130,51 @@ def _spectrogram_params(stft_params: Any, sample_rate: Any) -> SpectrogramParams
     return SpectrogramParams(stft_params, sample_rate)
 
 
+_ONE_SHOT: Dict[Any, _BasePlan] = {}
+
+
+def _one_shot(key: Tuple[Any, ...], make: Callable[[], _BasePlan]) -> _BasePlan:
+    """The plan of a one-shot call, remembered by the call's own arguments (each with its type,
+    so that ``True`` never finds the plan of ``1``). Building the parameter objects and hashing
+    them costs tens of microseconds, a few percent of a 10 s chromagram; arguments that fail
+    validation are never remembered, so a hit is a call that was validated before."""
+    try:
+        return _ONE_SHOT[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable argument: build (and validate) every time
+        return make()
+    plan = make()
+    if len(_ONE_SHOT) >= 64:
+        _ONE_SHOT.pop(next(iter(_ONE_SHOT)))
+    _ONE_SHOT[key] = plan
+    return plan
+
+
+def _typed(*args: Any) -> Tuple[Any, ...]:
+    return tuple((type(a), a) for a in args)
+
+
 def _mfcc_plan(stft_params: Any, sample_rate: Any, n_mels: Any, mfcc_params: Any, dtype: Any) -> _BasePlan:
-    params = _spectrogram_params(stft_params, sample_rate)
-    mfcc = MfccParams() if mfcc_params is None else mfcc_params
-    if not isinstance(mfcc, MfccParams):
-        raise TypeError(f"mfcc_params must be a MfccParams, got {type(mfcc).__name__}")
-    return _cached(MfccPlan, params, _int_param("n_mels", n_mels, 1), mfcc, resolve_dtype(dtype).name)
+    def make() -> _BasePlan:
+        params = _spectrogram_params(stft_params, sample_rate)
+        mfcc = MfccParams() if mfcc_params is None else mfcc_params
+        if not isinstance(mfcc, MfccParams):
+            raise TypeError(f"mfcc_params must be a MfccParams, got {type(mfcc).__name__}")
+        return _cached(MfccPlan, params, _int_param("n_mels", n_mels, 1), mfcc, resolve_dtype(dtype).name)
+
+    return _one_shot(("mfcc",) + _typed(stft_params, sample_rate, n_mels, mfcc_params, dtype), make)
 
 
 def _chroma_plan(stft_params: Any, sample_rate: Any, chroma_params: Any, dtype: Any) -> _BasePlan:
-    params = _spectrogram_params(stft_params, sample_rate)
-    chroma = ChromaParams() if chroma_params is None else chroma_params
-    if not isinstance(chroma, ChromaParams):
-        raise TypeError(f"chroma_params must be a ChromaParams, got {type(chroma).__name__}")
-    return _cached(ChromaPlan, params, chroma, resolve_dtype(dtype).name)
+    def make() -> _BasePlan:
+        params = _spectrogram_params(stft_params, sample_rate)
+        chroma = ChromaParams() if chroma_params is None else chroma_params
+        if not isinstance(chroma, ChromaParams):
+            raise TypeError(f"chroma_params must be a ChromaParams, got {type(chroma).__name__}")
+        return _cached(ChromaPlan, params, chroma, resolve_dtype(dtype).name)
+
+    return _one_shot(("chroma",) + _typed(stft_params, sample_rate, chroma_params, dtype), make)
 
 
 def compute_mfcc(samples: Any, stft_params: StftParams, sample_rate: float, n_mels: int,

@@ -53,6 +53,14 @@ template <class T> class FftPlan {
     void c2r(std::complex<T> *in, T *out) const noexcept;  // destroys `in`
     void c2c(std::complex<T> *in, std::complex<T> *out) const noexcept;
 
+    /// Whether r2c runs as a complex FFT of n / 2 plus a split step (every even length). Then
+    /// r2c_unsplit gives the complex FFT alone, Z = DFT_{n/2}(x[2j] + i x[2j+1]) in out[0, n/2),
+    /// from which a caller that needs only some bins, or only their power, computes them with
+    /// the split step's arithmetic (cpp/src/split.hpp) and these factors.
+    bool splits() const noexcept { return half(); }
+    void r2c_unsplit(T *in, std::complex<T> *out) const noexcept;
+    const T *split_factors() const noexcept { return split_factors_.data(); }
+
   private:
     FftKind kind_;
     std::int64_t n_;

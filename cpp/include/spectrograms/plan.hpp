@@ -125,7 +125,7 @@ template <class T> class SpectrogramPlan {
     void run(const std::vector<SignalView<T>> &signals, const std::vector<std::int64_t> &frames,
              std::int64_t max_frames, int n_threads, void *out) const;
     void emit_block(const complex_type *spectra, std::int64_t count, T *tile, void *out,
-                    std::int64_t row_stride, std::int64_t column) const;
+                    std::int64_t row_stride, std::int64_t column, bool unsplit) const;
     /// Power -> the plan's quantity (magnitude or dB), in place.
     void finish_cells(T *row, std::int64_t count) const;
     void emit_cqt_block(const T *frames, std::int64_t count, T *tile, void *out, std::int64_t row_stride,
