@@ -4,11 +4,14 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "spectrograms/errors.hpp"
 #include "spectrograms/thread_pool.hpp"
+#include "spectrograms/vmath.hpp"
 #include "simd.hpp"
 #include "split.hpp"
 
@@ -427,6 +430,11 @@ SPECTROGRAMS_CLONES void complex_band_sums(const float *tile, std::int64_t count
     band_sums_body<float, true>(tile, count, first, fb, weights, out, rs, weights_imag, out_imag, rs_imag);
 }
 
+// Cells computed in float64 rounded to the plan's dtype (SpectrogramPlan::wide_).
+template <class T> void narrow(const double *src, T *dst, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(src[i]);
+}
+
 }  // namespace
 
 ChromaNorm chroma_norm_from_string(const std::string &name) {
@@ -510,7 +518,17 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
     padded_frame_ = round_up(s.n_fft, reals_per_line);
     padded_spectrum_ = round_up(n_fft_bins_, reals_per_line / 2);
     floor_power_ = static_cast<T>(std::pow(10.0, config_.floor_db / 10.0));
+    db_per_neper_ = static_cast<T>(10.0 / std::log(10.0));
+    floor_log_ = floor_power_;
+    scaled_log_floor(&floor_log_, 1, floor_power_, db_per_neper_);  // what a cell on the floor computes
     window_.assign(s.window.begin(), s.window.end());
+    if constexpr (std::is_same_v<T, float>) {
+        if (config_.scale == Scale::linear && config_.quantity == Quantity::db) {
+            PlanConfig wide = config_;
+            wide.stft.window.assign(window_.begin(), window_.end());  // the float32 coefficients
+            wide_ = std::make_shared<const SpectrogramPlan<double>>(std::move(wide));
+        }
+    }
     fft_ = get_fft_plan<T>(FftKind::r2c, s.n_fft);
     const double sr = config_.sample_rate;
     switch (config_.scale) {
@@ -570,8 +588,12 @@ template <class T> void SpectrogramPlan<T>::finish_cells(T *row, std::int64_t co
     if (config_.quantity == Quantity::magnitude) {
         for (std::int64_t i = 0; i < count; ++i) row[i] = std::sqrt(row[i]);
     } else if (config_.quantity == Quantity::db) {
-        const T floor_power = floor_power_;
-        for (std::int64_t i = 0; i < count; ++i) row[i] = T(10) * std::log10(std::max(row[i], floor_power));
+        // 10 log10(max(p, floor)) as (10 / ln 10) ln(...), with the vectorised log (libmvec on AVX2
+        // machines: a cell's bits do not depend on its position in the row, so compute_frame's
+        // single column equals the block's). Cells on the floor read floor_db exactly.
+        scaled_log_floor(row, count, floor_power_, db_per_neper_);
+        const T floor_db = static_cast<T>(config_.floor_db), at_floor = floor_log_;
+        for (std::int64_t i = 0; i < count; ++i) row[i] = row[i] <= at_floor ? floor_db : row[i];
     }
 }
 
@@ -695,6 +717,7 @@ std::vector<std::int64_t> SpectrogramPlan<T>::frame_counts(const std::vector<Sig
 template <class T>
 void SpectrogramPlan<T>::run(const std::vector<SignalView<T>> &xs, const std::vector<std::int64_t> &frames,
                              std::int64_t max_frames, int n_threads, void *out) const {
+    if (wide_) return run_wide(xs, frames, max_frames, n_threads, out);
     const std::int64_t n_items = static_cast<std::int64_t>(xs.size());
     const std::size_t elem = dtype_size(output_dtype());
     const std::int64_t item_stride = n_bins_ * max_frames;
@@ -756,6 +779,24 @@ void SpectrogramPlan<T>::run(const std::vector<SignalView<T>> &xs, const std::ve
 }
 
 template <class T>
+void SpectrogramPlan<T>::run_wide(const std::vector<SignalView<T>> &xs, const std::vector<std::int64_t> &frames,
+                                  std::int64_t max_frames, int n_threads, void *out) const {
+    // The samples upcast exactly, the cells computed by the float64 plan and rounded once.
+    std::vector<std::unique_ptr<double[]>> copies;
+    std::vector<SignalView<double>> views;
+    for (const auto &x : xs) {
+        std::unique_ptr<double[]> c(new double[static_cast<std::size_t>(x.length)]);
+        for (std::int64_t i = 0; i < x.length; ++i) c[i] = static_cast<double>(x.data[i * x.stride]);
+        views.push_back({c.get(), x.length, 1});
+        copies.push_back(std::move(c));
+    }
+    const std::int64_t cells = static_cast<std::int64_t>(xs.size()) * n_bins_ * max_frames;
+    auto wide = make_buffer(DType::f64, {cells});
+    wide_->run(views, frames, max_frames, n_threads, wide->data());
+    narrow(wide->template as<double>(), static_cast<T *>(out), cells);
+}
+
+template <class T>
 BufferPtr SpectrogramPlan<T>::compute(const SignalView<T> &x, int n_threads) const {
     const std::vector<SignalView<T>> xs{x};
     const auto frames = frame_counts(xs);
@@ -787,6 +828,18 @@ BufferPtr SpectrogramPlan<T>::compute_frame(const SignalView<T> &x, std::int64_t
         throw std::out_of_range("frame index " + std::to_string(index) + " is out of range for a signal of " +
                                 std::to_string(x.length) + " samples with " + std::to_string(n) + " frames");
     auto out = make_buffer(output_dtype(), {n_bins_});
+    if (wide_) {
+        // Only the frame's own samples are upcast: the copy's other samples are never read.
+        const auto &s = config_.stft;
+        const std::int64_t start = index * s.hop_size - frame_padding(s.n_fft, s.centre);
+        const std::int64_t lo = std::max<std::int64_t>(start, 0), hi = std::min(start + s.n_fft, x.length);
+        std::unique_ptr<double[]> wide(new double[static_cast<std::size_t>(x.length)]);
+        for (std::int64_t i = lo; i < hi; ++i) wide[i] = static_cast<double>(x.data[i * x.stride]);
+        std::vector<double> column(static_cast<std::size_t>(n_bins_));
+        wide_->compute_frames({wide.get(), x.length, 1}, column.data(), 1, index, index + 1, index);
+        narrow(column.data(), static_cast<T *>(out->data()), n_bins_);
+        return out;
+    }
     compute_frames(x, out->data(), 1, index, index + 1, index);
     return out;
 }

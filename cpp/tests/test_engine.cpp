@@ -407,6 +407,35 @@ TEST_CASE("full blocks (the tile splits the spectra) equal single frames bit for
     CHECK(ran > 250);
 }
 
+TEST_CASE("float32 linear dB plans compute in float64 and round each cell once", "[plan]") {
+    auto c = config(400, 160, true, Scale::linear, Quantity::db);
+    const SpectrogramPlan<float> f32(c);
+    CHECK(f32.compute_dtype() == DType::f64);
+    CHECK(f32.output_dtype() == DType::f32);
+    CHECK(SpectrogramPlan<float>(config(400, 160, true, Scale::linear, Quantity::power)).compute_dtype() == DType::f32);
+    CHECK(SpectrogramPlan<float>(config(400, 160, true, Scale::mel, Quantity::db)).compute_dtype() == DType::f32);
+    // the float64 plan with the float32 window's coefficients, on the samples upcast
+    c.stft.window.assign(f32.window().begin(), f32.window().end());
+    const SpectrogramPlan<double> f64(c);
+    const auto xd = noise(5000, 9);
+    std::vector<float> x(xd.begin(), xd.end());
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = 3.0f * std::sin(0.233f * static_cast<float>(i)) + 1e-3f * x[i];
+    const std::vector<double> up(x.begin(), x.end());
+    auto got = f32.compute({x.data(), 5000, 1}, 2);
+    auto want = f64.compute({up.data(), 5000, 1});
+    REQUIRE(got->size() == want->size());
+    const std::int64_t frames = got->shape()[1];
+    for (std::int64_t i = 0; i < got->size(); ++i)
+        REQUIRE(got->as<float>()[i] == static_cast<float>(want->as<double>()[i]));
+    for (std::int64_t t : {std::int64_t(0), frames / 2, frames - 1}) {
+        auto col = f32.compute_frame({x.data(), 5000, 1}, t);
+        for (std::int64_t k = 0; k < f32.n_bins(); ++k) REQUIRE(col->as<float>()[k] == got->as<float>()[k * frames + t]);
+    }
+    auto batch = f32.compute_batch({{x.data(), 5000, 1}, {x.data(), 1200, 1}}, 2);
+    for (std::int64_t k = 0; k < f32.n_bins(); ++k)
+        for (std::int64_t t = 0; t < frames; ++t) REQUIRE(batch->as<float>()[k * frames + t] == got->as<float>()[k * frames + t]);
+}
+
 TEST_CASE("scaled_log_floor: within 4 ulp of ln, floors, and an element's bits do not depend on its position",
           "[vmath]") {
     std::mt19937_64 rng(5);

@@ -113,17 +113,23 @@ template <class T> class SpectrogramPlan {
     /// Column frame_index of compute(signal), as a 1-D buffer; std::out_of_range past the end.
     BufferPtr compute_frame(const SignalView<T> &signal, std::int64_t frame_index) const;
 
+    /// Frames per signal; throws invalid_input for an empty list or an empty signal.
+    std::vector<std::int64_t> frame_counts(const std::vector<SignalView<T>> &signals) const;
+
+    /// The precision the cells are computed in: float64 for a float32 plan of the linear scale in
+    /// dB (see wide_), else the plan's own.
+    DType compute_dtype() const noexcept { return wide_ ? DType::f64 : dtype_of<T>::value; }
+
+  private:
+    template <class U> friend class SpectrogramPlan;
     /// Frames [first, last) of `signal` into out, whose row k starts at out + k * row_stride
     /// (in output elements) and whose column for frame f is f - column_origin.
     void compute_frames(const SignalView<T> &signal, void *out, std::int64_t row_stride,
                         std::int64_t first, std::int64_t last, std::int64_t column_origin) const;
-
-    /// Frames per signal; throws invalid_input for an empty list or an empty signal.
-    std::vector<std::int64_t> frame_counts(const std::vector<SignalView<T>> &signals) const;
-
-  private:
     void run(const std::vector<SignalView<T>> &signals, const std::vector<std::int64_t> &frames,
              std::int64_t max_frames, int n_threads, void *out) const;
+    void run_wide(const std::vector<SignalView<T>> &signals, const std::vector<std::int64_t> &frames,
+                  std::int64_t max_frames, int n_threads, void *out) const;
     void emit_block(const complex_type *spectra, std::int64_t count, T *tile, void *out,
                     std::int64_t row_stride, std::int64_t column, bool unsplit) const;
     /// Power -> the plan's quantity (magnitude or dB), in place.
@@ -137,12 +143,21 @@ template <class T> class SpectrogramPlan {
     std::int64_t padded_frame_;     ///< frame row stride in scratch, a multiple of 64 bytes
     std::int64_t padded_spectrum_;  ///< spectrum row stride in scratch, likewise
     T floor_power_;
+    T db_per_neper_;  ///< 10 / ln 10
+    T floor_log_;     ///< db_per_neper_ ln(floor_power_) as finish_cells computes it
     std::vector<T> window_;
     std::shared_ptr<const FftPlan<T>> fft_;
     SparseFilterbank filterbank_;
     std::vector<T> band_weights_;
     std::vector<T> band_weights_imag_;  ///< CQT only
     std::int64_t tile_first_ = 0, tile_last_ = 0;  ///< bins (CQT: samples) [first, last) it reads
+    /// Float32 plans of the linear scale in dB compute in float64 and round each cell once. A
+    /// linear dB cell is one FFT bin, and float32 rounding in the window product and the FFT is
+    /// relative to the frame's energy: a bin 80-100 dB below its frame's peak comes out ~1e-3 to
+    /// 1e-2 dB off, which the logarithm shows. This float64 plan (with the float32 window's exact
+    /// coefficients) computes such plans' cells from the float32 samples, upcast exactly; every
+    /// other plan computes in its own dtype. Null for every other plan.
+    std::shared_ptr<const SpectrogramPlan<double>> wide_;
 };
 
 /// Inverse STFT by weighted overlap-add (librosa.istft with the same window): each frame's

@@ -418,6 +418,9 @@ PYBIND11_MODULE(_core, m) {
              py::arg("chroma_norm") = "l2", py::arg("bins_per_octave") = 12)
         .def_property_readonly("n_bins", [](const PyPlan &p) { return std::visit([](auto &q) { return q->n_bins(); }, p.plan); })
         .def_property_readonly("input_dtype", [](const PyPlan &p) { return std::string(dtype_name(p.input_dtype)); })
+        .def_property_readonly("compute_dtype", [](const PyPlan &p) {
+            return std::string(dtype_name(std::visit([](auto &q) { return q->compute_dtype(); }, p.plan)));
+        })
         .def_property_readonly("output_dtype", [](const PyPlan &p) {
             return std::string(dtype_name(std::visit([](auto &q) { return q->output_dtype(); }, p.plan)));
         })
