@@ -271,64 +271,90 @@ __attribute__((target("avx2"))) void split_tile16_avx2(const std::complex<T> *sp
 const bool have_avx2_tile = __builtin_cpu_supports("avx2");
 #endif
 
+template <class T> constexpr std::int64_t band_lanes = 32 / sizeof(T);
+
+// band_sums_body for a tile of frames_per_block columns, of which the first count (<= NV vectors)
+// are kept: each band's sums over frames in NV vector registers.
+template <class T, bool Complex, std::int64_t NV>
+[[gnu::always_inline]] inline void band_sums_vectors(const T *tile, std::int64_t count, std::int64_t first,
+                                                     const SparseFilterbank &fb, const T *weights, T *out,
+                                                     std::int64_t rs, const T *weights_imag, T *out_imag,
+                                                     std::int64_t rs_imag) {
+    // Explicit 32-byte vectors (GCC/Clang vector extension, two SSE registers on the baseline
+    // target): left to itself the vectoriser would vectorise over taps instead of frames.
+    typedef T V __attribute__((vector_size(32)));
+    constexpr std::int64_t full = frames_per_block, lanes = band_lanes<T>;
+    std::int64_t b = 0;
+    if constexpr (!Complex) {
+        // Bands over the same bins (chroma's twelve): three at a time, one pass over the tile.
+        for (; b + 3 <= fb.n_bands; b += 3) {
+            if (fb.start[b + 1] != fb.start[b] || fb.start[b + 2] != fb.start[b] || fb.count[b + 1] != fb.count[b] ||
+                fb.count[b + 2] != fb.count[b])
+                break;
+            V a0[NV] = {}, a1[NV] = {}, a2[NV] = {};
+            const T *w0 = weights + fb.offset[b], *w1 = weights + fb.offset[b + 1], *w2 = weights + fb.offset[b + 2];
+            const T *t = tile + (fb.start[b] - first) * full;
+            for (std::int64_t j = 0; j < fb.count[b]; ++j, t += full) {
+                const V u0 = V{} + w0[j], u1 = V{} + w1[j], u2 = V{} + w2[j];
+                for (std::int64_t v = 0; v < NV; ++v) {
+                    V tv;
+                    std::memcpy(&tv, t + v * lanes, sizeof(V));
+                    a0[v] += u0 * tv;
+                    a1[v] += u1 * tv;
+                    a2[v] += u2 * tv;
+                }
+            }
+            std::memcpy(out + b * rs, a0, sizeof(T) * count);
+            std::memcpy(out + (b + 1) * rs, a1, sizeof(T) * count);
+            std::memcpy(out + (b + 2) * rs, a2, sizeof(T) * count);
+        }
+    }
+    for (; b < fb.n_bands; ++b) {
+        V acc[NV] = {}, acc_imag[NV] = {};
+        const T *w = weights + fb.offset[b];
+        const T *wi = Complex ? weights_imag + fb.offset[b] : nullptr;
+        const T *t = tile + (fb.start[b] - first) * full;
+        for (std::int64_t j = 0; j < fb.count[b]; ++j, t += full) {
+            const V wj = V{} + w[j];
+            for (std::int64_t v = 0; v < NV; ++v) {
+                V tv;
+                std::memcpy(&tv, t + v * lanes, sizeof(V));
+                acc[v] += wj * tv;
+                if constexpr (Complex) acc_imag[v] += (V{} + wi[j]) * tv;
+            }
+        }
+        std::memcpy(out + b * rs, acc, sizeof(T) * count);
+        if constexpr (Complex) std::memcpy(out_imag + b * rs_imag, acc_imag, sizeof(T) * count);
+    }
+}
+
 // Row b of out (stride rs) = sum_j weights[offset[b] + j] * tile row (start[b] - first + j); with
 // weights_imag (complex kernels, CQT) also row b of out_imag (stride rs_imag) from the imaginary
-// parts, in the same pass over the tile. A whole block of frames keeps its sums in registers; the
-// order of the additions is the same either way.
+// parts, in the same pass over the tile. The sums over a block's frames are kept in registers; the
+// order of the additions is the same on every path.
+//
+// A real filterbank's tile has frames_per_block columns whatever the block's count (emit_block
+// zeroes the columns past count up to a whole vector), so a partial block takes the vector code
+// too, with as many vectors as its frames need. A CQT tile has `count` columns: its partial blocks
+// take the loop at the end.
 template <class T, bool Complex>
 [[gnu::always_inline]] inline void band_sums_body(const T *tile, std::int64_t count, std::int64_t first,
                                                   const SparseFilterbank &fb, const T *weights, T *out,
                                                   std::int64_t rs, const T *weights_imag, T *out_imag,
                                                   std::int64_t rs_imag) {
-    constexpr std::int64_t full = frames_per_block;
-    if (count == full) {
-        // Explicit 32-byte vectors (GCC/Clang vector extension, two SSE registers on the baseline
-        // target): left to itself the vectoriser would vectorise over taps instead of frames.
-        typedef T V __attribute__((vector_size(32)));
-        constexpr std::int64_t lanes = 32 / sizeof(T), n_vectors = full / lanes;
-        std::int64_t b = 0;
-        if constexpr (!Complex) {
-            // Bands over the same bins (chroma's twelve): three at a time, one pass over the tile.
-            for (; b + 3 <= fb.n_bands; b += 3) {
-                if (fb.start[b + 1] != fb.start[b] || fb.start[b + 2] != fb.start[b] ||
-                    fb.count[b + 1] != fb.count[b] || fb.count[b + 2] != fb.count[b])
-                    break;
-                V a0[n_vectors] = {}, a1[n_vectors] = {}, a2[n_vectors] = {};
-                const T *w0 = weights + fb.offset[b], *w1 = weights + fb.offset[b + 1], *w2 = weights + fb.offset[b + 2];
-                const T *t = tile + (fb.start[b] - first) * full;
-                for (std::int64_t j = 0; j < fb.count[b]; ++j, t += full) {
-                    const V u0 = V{} + w0[j], u1 = V{} + w1[j], u2 = V{} + w2[j];
-                    for (std::int64_t v = 0; v < n_vectors; ++v) {
-                        V tv;
-                        std::memcpy(&tv, t + v * lanes, sizeof(V));
-                        a0[v] += u0 * tv;
-                        a1[v] += u1 * tv;
-                        a2[v] += u2 * tv;
-                    }
-                }
-                std::memcpy(out + b * rs, a0, sizeof(a0));
-                std::memcpy(out + (b + 1) * rs, a1, sizeof(a1));
-                std::memcpy(out + (b + 2) * rs, a2, sizeof(a2));
-            }
+    constexpr std::int64_t full = frames_per_block, lanes = band_lanes<T>;
+    static_assert(full % lanes == 0 && full / lanes <= 4, "band_sums: up to four vectors of frames");
+    if (count == full || !Complex) {
+        switch ((count + lanes - 1) / lanes) {
+            case 1: return band_sums_vectors<T, Complex, 1>(tile, count, first, fb, weights, out, rs, weights_imag,
+                                                            out_imag, rs_imag);
+            case 2: return band_sums_vectors<T, Complex, 2>(tile, count, first, fb, weights, out, rs, weights_imag,
+                                                            out_imag, rs_imag);
+            case 3: return band_sums_vectors<T, Complex, 3>(tile, count, first, fb, weights, out, rs, weights_imag,
+                                                            out_imag, rs_imag);
+            default: return band_sums_vectors<T, Complex, full / lanes>(tile, count, first, fb, weights, out, rs,
+                                                                        weights_imag, out_imag, rs_imag);
         }
-        for (; b < fb.n_bands; ++b) {
-            V acc[n_vectors] = {}, acc_imag[n_vectors] = {};
-            const T *w = weights + fb.offset[b];
-            const T *wi = Complex ? weights_imag + fb.offset[b] : nullptr;
-            const T *t = tile + (fb.start[b] - first) * full;
-            for (std::int64_t j = 0; j < fb.count[b]; ++j, t += full) {
-                const V wj = V{} + w[j];
-                for (std::int64_t v = 0; v < n_vectors; ++v) {
-                    V tv;
-                    std::memcpy(&tv, t + v * lanes, sizeof(V));
-                    acc[v] += wj * tv;
-                    if constexpr (Complex) acc_imag[v] += (V{} + wi[j]) * tv;
-                }
-            }
-            std::memcpy(out + b * rs, acc, sizeof(acc));
-            if constexpr (Complex) std::memcpy(out_imag + b * rs_imag, acc_imag, sizeof(acc_imag));
-        }
-        return;
     }
     for (int part = 0; part < (Complex ? 2 : 1); ++part) {
         const T *ws = part == 0 ? weights : weights_imag;
@@ -623,9 +649,14 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
     const auto &fb = filterbank_;
     if (unsplit)
         split_tile_block(spectra, ps, fft_->split_factors(), config_.stft.n_fft / 2, tile_first_, tile_last_, chroma,
-                         tile, count);
+                         tile, frames_per_block);
     else
-        tile_block(spectra, ps, count, tile_first_, tile_last_, chroma, tile, count);
+        tile_block(spectra, ps, count, tile_first_, tile_last_, chroma, tile, frames_per_block);
+    // The columns past count that band_sums's last vector computes and drops: zero, not stale.
+    constexpr std::int64_t lanes = 32 / sizeof(T);
+    if (const std::int64_t pad = (lanes - count % lanes) % lanes; pad > 0)
+        for (std::int64_t k = 0; k < tile_last_ - tile_first_; ++k)
+            std::fill(tile + k * frames_per_block + count, tile + k * frames_per_block + count + pad, T(0));
     band_sums(tile, count, tile_first_, fb, band_weights_.data(), o, rs);
     if (!chroma)
         for (std::int64_t b = 0; b < fb.n_bands; ++b) post(o + b * rs);
@@ -683,10 +714,11 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     // time into the same buffer, which keeps a block's working set (spectra and tile) in L2.
     auto *frames = static_cast<T *>(t_frames.get(sizeof(T) * padded_frame_ * (cqt ? block : 1)));
     auto *spectra = static_cast<complex_type *>(t_spectra.get(sizeof(complex_type) * padded_spectrum_ * block));
+    // A filterbank tile has frames_per_block columns even for a shorter block (see band_sums).
     T *tile = config_.scale == Scale::linear
                   ? nullptr
                   : static_cast<T *>(t_tile.get(sizeof(T) * std::max<std::int64_t>(1, tile_last_ - tile_first_) *
-                                                block));
+                                                (cqt ? block : frames_per_block)));
     for (std::int64_t f0 = first; f0 < last; f0 += block) {
         const std::int64_t count = std::min(block, last - f0);
         const bool unsplit = fuse && count == frames_per_block;
