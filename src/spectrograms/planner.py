@@ -119,8 +119,9 @@ class _BasePlan:
         is relative to the frame's energy, so bins 80-100 dB below their frame's peak would come
         out about 1e-3 to 1e-2 dB off. Such plans upcast the float32 samples (exactly), compute with
         the float32 window's coefficients in float64, and round each cell once: their output is the
-        float64 result rounded to float32, at about the float64 plan's speed. Filterbank scales sum
-        several bins and keep the plan's own precision.
+        float64 result rounded to float32, at about the float64 plan's speed, with a float64 copy of
+        the samples and of the cells alive during a call. Filterbank scales sum several bins and
+        keep the plan's own precision.
         """
         return np.dtype(self._engine.compute_dtype)
 
