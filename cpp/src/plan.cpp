@@ -456,6 +456,9 @@ SPECTROGRAMS_CLONES void complex_band_sums(const float *tile, std::int64_t count
     band_sums_body<float, true>(tile, count, first, fb, weights, out, rs, weights_imag, out_imag, rs_imag);
 }
 
+// 10 / ln 10: dB = db_per_neper * ln(power).
+template <class T> T db_per_neper() { return static_cast<T>(10.0 / std::log(10.0)); }
+
 // Cells computed in float64 rounded to the plan's dtype (SpectrogramPlan::wide_).
 template <class T> void narrow(const double *src, T *dst, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(src[i]);
@@ -544,9 +547,8 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
     padded_frame_ = round_up(s.n_fft, reals_per_line);
     padded_spectrum_ = round_up(n_fft_bins_, reals_per_line / 2);
     floor_power_ = static_cast<T>(std::pow(10.0, config_.floor_db / 10.0));
-    db_per_neper_ = static_cast<T>(10.0 / std::log(10.0));
     floor_log_ = floor_power_;
-    scaled_log_floor(&floor_log_, 1, floor_power_, db_per_neper_);  // what a cell on the floor computes
+    scaled_log_floor(&floor_log_, 1, floor_power_, db_per_neper<T>());  // what a cell on the floor computes
     window_.assign(s.window.begin(), s.window.end());
     if constexpr (std::is_same_v<T, float>) {
         if (config_.scale == Scale::linear && config_.quantity == Quantity::db) {
@@ -617,7 +619,7 @@ template <class T> void SpectrogramPlan<T>::finish_cells(T *row, std::int64_t co
         // 10 log10(max(p, floor)) as (10 / ln 10) ln(...), with the vectorised log (libmvec on AVX2
         // machines: a cell's bits do not depend on its position in the row, so compute_frame's
         // single column equals the block's). Cells on the floor read floor_db exactly.
-        scaled_log_floor(row, count, floor_power_, db_per_neper_);
+        scaled_log_floor(row, count, floor_power_, db_per_neper<T>());
         const T floor_db = static_cast<T>(config_.floor_db), at_floor = floor_log_;
         for (std::int64_t i = 0; i < count; ++i) row[i] = row[i] <= at_floor ? floor_db : row[i];
     }
@@ -653,7 +655,7 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
     else
         tile_block(spectra, ps, count, tile_first_, tile_last_, chroma, tile, frames_per_block);
     // The columns past count that band_sums's last vector computes and drops: zero, not stale.
-    constexpr std::int64_t lanes = 32 / sizeof(T);
+    constexpr std::int64_t lanes = band_lanes<T>;
     if (const std::int64_t pad = (lanes - count % lanes) % lanes; pad > 0)
         for (std::int64_t k = 0; k < tile_last_ - tile_first_; ++k)
             std::fill(tile + k * frames_per_block + count, tile + k * frames_per_block + count + pad, T(0));

@@ -143,8 +143,7 @@ template <class T> class SpectrogramPlan {
     std::int64_t padded_frame_;     ///< frame row stride in scratch, a multiple of 64 bytes
     std::int64_t padded_spectrum_;  ///< spectrum row stride in scratch, likewise
     T floor_power_;
-    T db_per_neper_;  ///< 10 / ln 10
-    T floor_log_;     ///< db_per_neper_ ln(floor_power_) as finish_cells computes it
+    T floor_log_;  ///< (10 / ln 10) ln(floor_power_) as finish_cells computes it
     std::vector<T> window_;
     std::shared_ptr<const FftPlan<T>> fft_;
     SparseFilterbank filterbank_;
