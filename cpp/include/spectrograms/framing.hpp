@@ -1,4 +1,4 @@
-// Framing: centre zero padding, the n_frames rule, and one windowed frame at a time.
+// Framing: centre zero padding, the n_frames rule, and windowed frames.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -25,15 +25,15 @@ inline std::int64_t n_frames_for(std::int64_t length, std::int64_t n_fft, std::i
     return padded >= n_fft ? (padded - n_fft) / hop + 1 : 1;
 }
 
-/// dst[j] = x[start + j] * w[j] for j < n, with zeros where start + j lies outside the signal.
-/// Only edge frames take the slow path; no padded copy of the signal is ever made.
+/// dst[j] = x[start + j] * w[j] for j0 <= j < j1, with zeros where start + j lies outside the
+/// signal. Only edge frames take the slow path; no padded copy of the signal is ever made.
 template <class T>
-inline void window_frame(const SignalView<T> &x, std::int64_t start, std::int64_t n,
-                         const T *__restrict w, T *__restrict dst) noexcept {
-    const std::int64_t lo = std::clamp<std::int64_t>(-start, 0, n);
-    const std::int64_t hi = std::clamp<std::int64_t>(x.length - start, lo, n);
-    if (lo > 0) std::memset(dst, 0, sizeof(T) * lo);
-    if (hi < n) std::memset(dst + hi, 0, sizeof(T) * (n - hi));
+inline void window_span(const SignalView<T> &x, std::int64_t start, std::int64_t j0, std::int64_t j1,
+                        const T *__restrict w, T *__restrict dst) noexcept {
+    const std::int64_t lo = std::clamp<std::int64_t>(-start, j0, j1);
+    const std::int64_t hi = std::clamp<std::int64_t>(x.length - start, lo, j1);
+    if (lo > j0) std::memset(dst + j0, 0, sizeof(T) * (lo - j0));
+    if (hi < j1) std::memset(dst + hi, 0, sizeof(T) * (j1 - hi));
     if (x.stride == 1) {
         const T *__restrict src = x.data + start;
         for (std::int64_t j = lo; j < hi; ++j) dst[j] = src[j] * w[j];
@@ -41,6 +41,27 @@ inline void window_frame(const SignalView<T> &x, std::int64_t start, std::int64_
         const T *src = x.data;
         const std::int64_t s = x.stride;
         for (std::int64_t j = lo; j < hi; ++j) dst[j] = src[(start + j) * s] * w[j];
+    }
+}
+
+/// One windowed frame: window_span over [0, n).
+template <class T>
+inline void window_frame(const SignalView<T> &x, std::int64_t start, std::int64_t n,
+                         const T *__restrict w, T *__restrict dst) noexcept {
+    window_span(x, start, 0, n, w, dst);
+}
+
+/// count windowed frames, frame i starting at sample start + i * hop, into dst + i * stride.
+/// Column by column (a span of the window for every frame, then the next span): the span of
+/// the window stays in L1 for all the frames, where frame by frame a long window (2048 doubles:
+/// 16 KB, like the frame and its source) is read from L2 again for each frame.
+template <class T>
+inline void window_frames(const SignalView<T> &x, std::int64_t start, std::int64_t hop, std::int64_t count,
+                          std::int64_t n, const T *__restrict w, T *__restrict dst, std::int64_t stride) noexcept {
+    constexpr std::int64_t span = 2048 / sizeof(T);  // 2 KB of window
+    for (std::int64_t j0 = 0; j0 < n; j0 += span) {
+        const std::int64_t j1 = std::min(n, j0 + span);
+        for (std::int64_t i = 0; i < count; ++i) window_span(x, start + i * hop, j0, j1, w, dst + i * stride);
     }
 }
 
