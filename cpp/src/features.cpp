@@ -62,9 +62,7 @@ void MfccPlan<T>::finish(T *mel, std::int64_t ms, std::int64_t n_frames, T *out,
     // (itself floored) times 10^(-top_db/10), which is librosa's max(S_db, S_db.max() - top_db).
     T floor = static_cast<T>(std::pow(10.0, config_.floor_db / 10.0));
     if (config_.top_db > 0) {
-        T top = floor;
-        for (std::int64_t m = 0; m < n_mels; ++m)
-            for (std::int64_t t = 0; t < n_frames; ++t) top = std::max(top, mel[m * ms + t]);
+        const T top = max_rows(mel, n_mels, ms, n_frames, floor);
         floor = std::max(floor, top * static_cast<T>(std::pow(10.0, -config_.top_db / 10.0)));
     }
     // 10 log10(x) as (10 / ln 10) ln(x): ln has a vector version (libmvec) where log10 has none.

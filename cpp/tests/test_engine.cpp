@@ -460,16 +460,55 @@ TEST_CASE("scaled_log_floor: within 4 ulp of ln, floors, and an element's bits d
     }
 }
 
+TEST_CASE("max_rows equals std::max over the cells, NaN cells passed over", "[vmath]") {
+    auto check = [](auto zero, std::int64_t n_rows, std::int64_t n_cols, bool with_nan) {
+        using T = decltype(zero);
+        const std::int64_t xs = n_cols + 2;
+        std::vector<T> x(static_cast<std::size_t>(n_rows * xs));
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(std::sin(1.7 * double(i)) * (1 + i % 5));
+        // the largest cell in a vector lane, then in the column tail
+        if (n_cols >= 40) x[static_cast<std::size_t>((n_rows - 1) * xs + 37)] = T(100);
+        else x[static_cast<std::size_t>(n_cols - 1)] = T(100);
+        if (with_nan && n_cols >= 7) x[2] = std::numeric_limits<T>::quiet_NaN();  // not the 100 cell
+        x[static_cast<std::size_t>(n_rows * xs - 1)] = T(1000);  // past the last row's columns: not read
+        T want = T(-5);
+        for (std::int64_t k = 0; k < n_rows; ++k)
+            for (std::int64_t t = 0; t < n_cols; ++t) want = std::max(want, x[static_cast<std::size_t>(k * xs + t)]);
+        REQUIRE(want == T(100));
+        REQUIRE(spectrograms::max_rows(x.data(), n_rows, xs, n_cols, T(-5)) == want);
+        REQUIRE(spectrograms::max_rows(x.data(), n_rows, xs, n_cols, T(500)) == T(500));
+    };
+    for (std::int64_t n_rows : {1, 3})
+        for (std::int64_t n_cols : {1, 7, 16, 33, 64, 70})
+            for (bool with_nan : {false, true}) {
+                check(0.0, n_rows, n_cols, with_nan);
+                check(0.0f, n_rows, n_cols, with_nan);
+            }
+}
+
 TEST_CASE("dense_rows equals a naive matrix product", "[vmath]") {
-    const std::int64_t n_out = 5, n_in = 7, n_cols = 19, xs = 23, os = 21;
-    std::vector<double> d(n_out * n_in), x(n_in * xs), out(n_out * os, -1.0);
-    for (std::size_t i = 0; i < d.size(); ++i) d[i] = std::sin(0.3 * double(i));
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.7 * double(i));
-    spectrograms::dense_rows(d.data(), n_out, n_in, x.data(), xs, n_cols, out.data(), os);
-    for (std::int64_t k = 0; k < n_out; ++k)
-        for (std::int64_t t = 0; t < n_cols; ++t) {
-            double want = 0;
-            for (std::int64_t m = 0; m < n_in; ++m) want += d[k * n_in + m] * x[m * xs + t];
-            REQUIRE(out[k * os + t] == Approx(want).epsilon(1e-14));
+    // Shapes that reach the blocked vector code (3-row blocks and a leftover row, whole 16- or
+    // 32-column chunks) and the column tail, in both dtypes; the products of a cell are added in
+    // order from 0 on every path, so the naive sum in that order is equal bit for bit.
+    auto check = [](auto zero, std::int64_t n_out, std::int64_t n_in, std::int64_t n_cols) {
+        using T = decltype(zero);
+        const std::int64_t xs = n_cols + 3, os = n_cols + 5;
+        std::vector<T> d(n_out * n_in), x(n_in * xs), out(n_out * os, T(-1));
+        for (std::size_t i = 0; i < d.size(); ++i) d[i] = static_cast<T>(std::sin(0.3 * double(i)));
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(std::cos(0.7 * double(i)));
+        spectrograms::dense_rows(d.data(), n_out, n_in, x.data(), xs, n_cols, out.data(), os);
+        for (std::int64_t k = 0; k < n_out; ++k) {
+            for (std::int64_t t = 0; t < n_cols; ++t) {
+                T want = 0;
+                for (std::int64_t m = 0; m < n_in; ++m) want += d[k * n_in + m] * x[m * xs + t];
+                REQUIRE(out[k * os + t] == want);
+            }
+            REQUIRE(out[k * os + n_cols] == T(-1));  // nothing written past the row
+        }
+    };
+    for (std::int64_t n_out : {1, 3, 5, 13})
+        for (std::int64_t n_cols : {1, 15, 16, 19, 32, 47, 70}) {
+            check(0.0, n_out, 7, n_cols);
+            check(0.0f, n_out, 9, n_cols);
         }
 }

@@ -19,6 +19,11 @@ void dense_rows(const double *d, std::int64_t n_out, std::int64_t n_in, const do
 void dense_rows(const float *d, std::int64_t n_out, std::int64_t n_in, const float *x, std::int64_t xs,
                 std::int64_t n_cols, float *out, std::int64_t os) noexcept;
 
+/// The largest of init and x[k * xs + t] for k < n_rows, t < n_cols, by std::max's rule (a NaN
+/// element is passed over); max is exact, so the lanes' order changes nothing.
+double max_rows(const double *x, std::int64_t n_rows, std::int64_t xs, std::int64_t n_cols, double init) noexcept;
+float max_rows(const float *x, std::int64_t n_rows, std::int64_t xs, std::int64_t n_cols, float init) noexcept;
+
 /// Whether scaled_log_floor uses libmvec on this machine.
 bool vector_log_available() noexcept;
 
