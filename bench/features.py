@@ -1,8 +1,8 @@
 """Chroma, MFCC and CQT side by side with librosa, in one run.
 
 10 s of noise at 22.05 kHz, n_fft 2048, hop 512, float64, one thread everywhere (BLAS and our
-engine). Each repetition times every case once, in turn, so that the machine's state is shared;
-the table gives medians.
+engine). Each repetition times every case once, in turn (the order rotating from one repetition
+to the next), so that the machine's state is shared; the table gives medians.
 
     PYTHONPATH=src SPECTROGRAMS_DEV_BUILD=build/devext python bench/features.py [--reps 30]
 
@@ -71,8 +71,12 @@ def main() -> None:
     for fn in cases.values():  # warm-up: plans, librosa's caches, page faults
         fn()
     times: dict = {key: [] for key in cases}
-    for _ in range(args.reps):
-        for key, fn in cases.items():
+    order = list(cases.items())
+    for rep in range(args.reps):
+        # The order rotates from one repetition to the next (as in _harness.interleaved), so no
+        # case always follows the same neighbour: a fixed order would always time ours right
+        # after librosa's CQT has swept the caches, and librosa's chroma right after ours.
+        for key, fn in order[rep % len(order):] + order[:rep % len(order)]:
             t0 = time.perf_counter()
             fn()
             times[key].append(time.perf_counter() - t0)
