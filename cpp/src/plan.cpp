@@ -704,6 +704,29 @@ void SpectrogramPlan<T>::emit_cqt_block(const T *frames, std::int64_t count, T *
     }
 }
 
+namespace {
+// Bytes [begin, end) of a contiguous signal that frames [f0, f0 + count) read and frame f0 - 1
+// does not (empty for a strided signal, or where count <= 0).
+struct ByteSpan {
+    const char *begin = nullptr, *end = nullptr;
+};
+template <class T>
+ByteSpan new_samples(const SignalView<T> &x, std::int64_t f0, std::int64_t count, const StftConfig &s,
+                     std::int64_t pad) {
+    if (count <= 0 || x.stride != 1) return {};
+    const std::int64_t lo = std::clamp<std::int64_t>((f0 - 1) * s.hop_size - pad + s.n_fft, 0, x.length);
+    const std::int64_t hi = std::clamp<std::int64_t>((f0 + count - 1) * s.hop_size - pad + s.n_fft, lo, x.length);
+    return {reinterpret_cast<const char *>(x.data + lo), reinterpret_cast<const char *>(x.data + hi)};
+}
+// Prefetches part i of n of the span (its cache lines split evenly) towards L2.
+inline void prefetch_part(const ByteSpan &span, std::int64_t i, std::int64_t n) {
+    constexpr std::int64_t line = 64;
+    const std::int64_t lines = (span.end - span.begin + line - 1) / line;
+    for (std::int64_t l = lines * i / n, e = lines * (i + 1) / n; l < e; ++l)
+        __builtin_prefetch(span.begin + l * line, 0, 2);
+}
+}  // namespace
+
 template <class T>
 void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::int64_t rs,
                                         std::int64_t first, std::int64_t last,
@@ -740,8 +763,16 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
         const std::int64_t start = f0 * s.hop_size - pad;
         if (window_block)
             windowed_frames(x, start, s.hop_size, count, s.n_fft, window_.data(), frames, padded_frame_);
+        // The samples the next block adds, prefetched a part after each FFT of this one: a signal
+        // fresh from memory (a dataset's clips) then streams in while the FFTs compute, instead of
+        // stalling the next block's windowing. Measured on 10 s clips at 22.05 kHz (2048/512,
+        // chromagram, float64) cycling through 56 MB of them: 4-5% faster; 1% slower on a clip
+        // already in cache.
+        const ByteSpan ahead = new_samples(x, f0 + block, std::min(block, last - f0 - block), s, pad);
+        if (cqt) prefetch_part(ahead, 0, 1);
         if (!cqt)
             for (std::int64_t i = 0; i < count; ++i) {
+                prefetch_part(ahead, i, count);
                 T *frame = window_block ? frames + i * padded_frame_ : frames;
                 if (!window_block)
                     windowed_frames(x, start + i * s.hop_size, s.hop_size, 1, s.n_fft, window_.data(), frame, 0);
