@@ -1,8 +1,15 @@
-"""Chroma, MFCC and CQT side by side with librosa, in one run.
+"""Chroma, MFCC and CQT side by side with librosa, in one run, under three timing models.
 
 10 s of noise at 22.05 kHz, n_fft 2048, hop 512, float64, one thread everywhere (BLAS and our
-engine). Each repetition times every case once, in turn (the order rotating from one repetition
-to the next), so that the machine's state is shared; the table gives medians.
+engine). Every model runs the contenders alternately, rotating their order, and gives medians:
+
+- **back to back, one clip**: _harness.interleaved's blocks of consecutive calls on the same clip
+  (the model of compare.py and the README's headline figures): the steady state of a loop.
+- **back to back, fresh clips**: the same blocks, each call on the next of ``--pool`` distinct
+  clips (32 by default: 56 MB, more than the L3 cache), so each clip comes from memory, as in a
+  pass over a dataset.
+- **single calls**: one call at a time, each after the other cases' calls (librosa's CQT sweeps
+  every cache), repeated ``--reps`` times: a cold call.
 
     PYTHONPATH=src SPECTROGRAMS_DEV_BUILD=build/devext python bench/features.py [--reps 30]
 
@@ -25,20 +32,27 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import scipy.signal  # noqa: E402
 
 import spectrograms as sg  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness as H  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=30, help="interleaved repetitions (default 30)")
+    parser.add_argument("--reps", type=int, default=30, help="single-call repetitions and rounds (default 30)")
     parser.add_argument("--seconds", type=float, default=10.0, help="signal length in seconds (default 10)")
+    parser.add_argument("--pool", type=int, default=32, help="distinct clips of the fresh-clips model (default 32)")
     args = parser.parse_args()
 
     import librosa
@@ -46,59 +60,80 @@ def main() -> None:
     sg.set_num_threads(1)
     sr, n_fft, hop = 22050, 2048, 512
     y = np.random.default_rng(0).standard_normal(int(args.seconds * sr))
+    pool = [np.random.default_rng(1 + i).standard_normal(len(y)) for i in range(args.pool)]
     stft = sg.StftParams(n_fft, hop)
     librosa_stft = sg.StftParams(n_fft, hop, sg.WindowType.custom(scipy.signal.get_window("hann", n_fft)))
     cqt_params = sg.CqtParams(12, 7, float(librosa.note_to_hz("C1")))
     spec_params = sg.SpectrogramParams(stft, sr)
     mfcc_params = sg.MfccParams.librosa()
 
+    # (feature, library) -> the call on a clip
     cases = {
-        ("chroma", "spectrograms"): lambda: sg.compute_chromagram(y, stft, sr),
-        ("chroma", "librosa"): lambda: librosa.feature.chroma_stft(y=y, sr=sr, n_fft=n_fft, hop_length=hop,
+        ("chroma", "spectrograms"): lambda x: sg.compute_chromagram(x, stft, sr),
+        ("chroma", "librosa"): lambda x: librosa.feature.chroma_stft(y=x, sr=sr, n_fft=n_fft, hop_length=hop,
                                                                    tuning=0.0),
-        ("chroma (librosa estimates tuning)", "librosa"): lambda: librosa.feature.chroma_stft(
-            y=y, sr=sr, n_fft=n_fft, hop_length=hop),
-        ("MFCC", "spectrograms"): lambda: sg.compute_mfcc(y, librosa_stft, sr, 128, mfcc_params),
-        ("MFCC", "librosa"): lambda: librosa.feature.mfcc(y=y, sr=sr, n_mfcc=13),
-        ("CQT", "spectrograms"): lambda: sg.compute_cqt_magnitude_spectrogram(y, spec_params, cqt_params),
-        ("CQT", "librosa"): lambda: np.abs(librosa.cqt(y=y, sr=sr, hop_length=hop, n_bins=84, bins_per_octave=12)),
+        ("chroma (librosa estimates tuning)", "librosa"): lambda x: librosa.feature.chroma_stft(
+            y=x, sr=sr, n_fft=n_fft, hop_length=hop),
+        ("MFCC", "spectrograms"): lambda x: sg.compute_mfcc(x, librosa_stft, sr, 128, mfcc_params),
+        ("MFCC", "librosa"): lambda x: librosa.feature.mfcc(y=x, sr=sr, n_mfcc=13),
+        ("CQT", "spectrograms"): lambda x: sg.compute_cqt_magnitude_spectrogram(x, spec_params, cqt_params),
+        ("CQT", "librosa"): lambda x: np.abs(librosa.cqt(y=x, sr=sr, hop_length=hop, n_bins=84,
+                                                         bins_per_octave=12)),
     }
 
     ours = sg.compute_mfcc(y, librosa_stft, sr, 128, mfcc_params).data
     theirs = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=13)
     mfcc_error = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
 
-    for fn in cases.values():  # warm-up: plans, librosa's caches, page faults
-        fn()
+    medians = {}  # model -> {(feature, library): ms}
+
+    def back_to_back(clips):
+        def cycling(fn):
+            it = itertools.cycle(clips)
+            return lambda: fn(next(it))
+        contenders = [H.Contender(f"{f}|{lib}", cycling(fn)) for (f, lib), fn in cases.items()]
+        timed = H.interleaved(contenders, rounds=args.reps)
+        return {tuple(name.split("|")): c.median * 1e3 for name, c in timed.items()}
+
+    medians["back to back, one clip"] = back_to_back([y])
+    medians[f"back to back, {args.pool} fresh clips"] = back_to_back(pool)
+
+    for fn in cases.values():  # single calls: warm-up (plans, librosa's caches, page faults)
+        fn(y)
     times: dict = {key: [] for key in cases}
     order = list(cases.items())
     for rep in range(args.reps):
-        # The order rotates from one repetition to the next (as in _harness.interleaved), so no
-        # case always follows the same neighbour: a fixed order would always time ours right
-        # after librosa's CQT has swept the caches, and librosa's chroma right after ours.
+        # The order rotates from one repetition to the next, so no case always follows the same
+        # neighbour (a fixed order would always time ours right after librosa's CQT).
         for key, fn in order[rep % len(order):] + order[:rep % len(order)]:
             t0 = time.perf_counter()
-            fn()
+            fn(y)
             times[key].append(time.perf_counter() - t0)
-    median = {key: statistics.median(v) * 1e3 for key, v in times.items()}
+    medians["single calls"] = {key: statistics.median(v) * 1e3 for key, v in times.items()}
 
-    print(f"{args.seconds:g} s at {sr} Hz, n_fft {n_fft}, hop {hop}, float64, 1 thread; "
-          f"median of {args.reps} interleaved repetitions")
+    print(f"{args.seconds:g} s at {sr} Hz, n_fft {n_fft}, hop {hop}, float64, 1 thread; medians of "
+          f"{args.reps} rounds (back to back) and {args.reps} interleaved repetitions (single calls)")
     print(f"python {platform.python_version()}, numpy {np.__version__}, librosa {librosa.__version__}, "
           f"spectrograms {sg.__version__}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"MFCC preset vs librosa.feature.mfcc: max |difference| / max |librosa| = {mfcc_error:.1e}\n")
-    print(f"| {'feature':36s} | {'spectrograms':>13s} | {'librosa':>10s} | {'speed-up':>8s} |")
-    print(f"|{'-' * 38}|{'-' * 15}|{'-' * 12}|{'-' * 10}|")
     features = []
     for feature, _ in cases:
         if feature not in features:
             features.append(feature)
+    models = list(medians)
+    header = "| feature | " + " | ".join(f"{m}: ours / librosa" for m in models) + " |"
+    print(header)
+    print("|---|" + "---:|" * len(models))
     for feature in features:
-        mine = median.get((feature, "spectrograms"))
-        ref = median[(feature, "librosa")]
-        base = mine if mine is not None else median[("chroma", "spectrograms")]
-        mine_text = f"{mine:10.2f} ms" if mine is not None else f"{'(as above)':>13s}"
-        print(f"| {feature:36s} | {mine_text} | {ref:7.2f} ms | {ref / base:7.1f}x |")
+        cells = []
+        for m in models:
+            med = medians[m]
+            mine = med.get((feature, "spectrograms"))
+            ref = med[(feature, "librosa")]
+            base = mine if mine is not None else med[("chroma", "spectrograms")]
+            mine_text = f"{mine:.2f}" if mine is not None else "(as above)"
+            cells.append(f"{mine_text} / {ref:.2f} ms = **{ref / base:.1f}×**")
+        print(f"| {feature} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
