@@ -130,8 +130,10 @@ template <class T> class SpectrogramPlan {
              std::int64_t max_frames, int n_threads, void *out) const;
     void run_wide(const std::vector<SignalView<T>> &signals, const std::vector<std::int64_t> &frames,
                   std::int64_t max_frames, int n_threads, void *out) const;
+    /// tile_ready: the filterbank tile already holds the block's power or magnitude (the column
+    /// path of compute_frames), so spectra is not read.
     void emit_block(const complex_type *spectra, std::int64_t count, T *tile, void *out,
-                    std::int64_t row_stride, std::int64_t column, bool unsplit) const;
+                    std::int64_t row_stride, std::int64_t column, bool unsplit, bool tile_ready = false) const;
     /// Power -> the plan's quantity (magnitude or dB), in place.
     void finish_cells(T *row, std::int64_t count) const;
     void emit_cqt_block(const T *frames, std::int64_t count, T *tile, void *out, std::int64_t row_stride,
