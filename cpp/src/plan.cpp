@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -821,6 +822,17 @@ ByteSpan new_samples(const SignalView<T> &x, std::int64_t f0, std::int64_t count
     const std::int64_t hi = std::clamp<std::int64_t>((f0 + count - 1) * s.hop_size - pad + s.n_fft, lo, x.length);
     return {reinterpret_cast<const char *>(x.data + lo), reinterpret_cast<const char *>(x.data + hi)};
 }
+// One load from each 4 KB page the span touches. A software prefetch that misses the TLB can be
+// dropped (it measured so on this AMD EPYC): a load walks the page tables, so the prefetches of
+// the span's lines that follow find their pages mapped.
+inline void touch_pages(const ByteSpan &span) {
+    constexpr std::uintptr_t page = 4096;
+    for (auto a = reinterpret_cast<std::uintptr_t>(span.begin); a < reinterpret_cast<std::uintptr_t>(span.end);
+         a = (a & ~(page - 1)) + page) {
+        const volatile char *p = reinterpret_cast<const volatile char *>(a);
+        (void)*p;
+    }
+}
 // Prefetches part i of n of the span (its cache lines split evenly) towards L2.
 inline void prefetch_part(const ByteSpan &span, std::int64_t i, std::int64_t n) {
     constexpr std::int64_t line = 64;
@@ -876,12 +888,14 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
         const std::int64_t start = f0 * s.hop_size - pad;
         if (window_block)
             windowed_frames(x, start, s.hop_size, count, s.n_fft, window_.data(), frames, padded_frame_);
-        // The samples the next block adds, prefetched a part after each FFT of this one: a signal
-        // fresh from memory (a dataset's clips) then streams in while the FFTs compute, instead of
-        // stalling the next block's windowing. Measured on 10 s clips at 22.05 kHz (2048/512,
-        // chromagram, float64) cycling through 56 MB of them: 4-5% faster; 1% slower on a clip
-        // already in cache.
+        // The samples the next block adds: their pages touched now, their lines prefetched a part
+        // after each FFT of this one. A signal fresh from memory (a dataset's clips) then streams
+        // in while the FFTs compute, instead of stalling the next block's windowing. Measured on
+        // 10 s clips at 22.05 kHz (2048/512, chromagram, float64) cycling through 56 MB of them:
+        // the prefetches alone 4-5% faster, the page touches another 6-8%; on a clip already in
+        // cache, 1% slower.
         const ByteSpan ahead = new_samples(x, f0 + block, std::min(block, last - f0 - block), s, pad);
+        touch_pages(ahead);
         if (cqt) prefetch_part(ahead, 0, 1);
         if (!cqt)
             for (std::int64_t i = 0; i < count; ++i) {
