@@ -9,7 +9,7 @@ engine). Every model runs the contenders alternately, rotating their order, and 
   clips (32 by default: 56 MB, more than the L3 cache), so each clip comes from memory, as in a
   pass over a dataset.
 - **single calls**: one call at a time, each after the other cases' calls (librosa's CQT sweeps
-  every cache), repeated ``--reps`` times: a cold call.
+  every cache), in ``--reps`` rounds: a cold call.
 
     PYTHONPATH=src SPECTROGRAMS_DEV_BUILD=build/devext python bench/features.py [--reps 30]
 
@@ -34,9 +34,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 import argparse  # noqa: E402
 import itertools  # noqa: E402
 import platform  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -87,32 +85,22 @@ def main() -> None:
 
     medians = {}  # model -> {(feature, library): ms}
 
-    def back_to_back(clips):
+    def timed(clips, block_time):
+        """_harness.interleaved over the cases, each call on the next of ``clips``."""
         def cycling(fn):
             it = itertools.cycle(clips)
             return lambda: fn(next(it))
         contenders = [H.Contender(f"{f}|{lib}", cycling(fn)) for (f, lib), fn in cases.items()]
-        timed = H.interleaved(contenders, rounds=args.reps)
-        return {tuple(name.split("|")): c.median * 1e3 for name, c in timed.items()}
+        result = H.interleaved(contenders, rounds=args.reps, block_time=block_time)
+        return {tuple(name.split("|")): c.median * 1e3 for name, c in result.items()}
 
-    medians["back to back, one clip"] = back_to_back([y])
-    medians[f"back to back, {args.pool} fresh clips"] = back_to_back(pool)
-
-    for fn in cases.values():  # single calls: warm-up (plans, librosa's caches, page faults)
-        fn(y)
-    times: dict = {key: [] for key in cases}
-    order = list(cases.items())
-    for rep in range(args.reps):
-        # The order rotates from one repetition to the next, so no case always follows the same
-        # neighbour (a fixed order would always time ours right after librosa's CQT).
-        for key, fn in order[rep % len(order):] + order[:rep % len(order)]:
-            t0 = time.perf_counter()
-            fn(y)
-            times[key].append(time.perf_counter() - t0)
-    medians["single calls"] = {key: statistics.median(v) * 1e3 for key, v in times.items()}
+    medians["back to back, one clip"] = timed([y], 0.02)
+    medians[f"back to back, {args.pool} fresh clips"] = timed(pool, 0.02)
+    # Blocks of one call: each call follows the other cases' calls (the order rotating per round).
+    medians["single calls"] = timed([y], 0.0)
 
     print(f"{args.seconds:g} s at {sr} Hz, n_fft {n_fft}, hop {hop}, float64, 1 thread; medians of "
-          f"{args.reps} rounds (back to back) and {args.reps} interleaved repetitions (single calls)")
+          f"{args.reps} interleaved rounds per model")
     print(f"python {platform.python_version()}, numpy {np.__version__}, librosa {librosa.__version__}, "
           f"spectrograms {sg.__version__}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"MFCC preset vs librosa.feature.mfcc: max |difference| / max |librosa| = {mfcc_error:.1e}\n")

@@ -120,6 +120,19 @@ template <class T>
             for (std::int64_t i = 0; i < count; ++i) out[k * ts + i] = std::sqrt(out[k * ts + i]);
 }
 
+// Groups of g bins k0 .. k0 + g - 1 in [first, last) whose mirror groups m - k0 - g + 1 .. m - k0
+// are in [first, last) too and disjoint from them: k0 = lo, lo + g, ... < end (none where
+// end == lo). The tiles split such a group and its mirror together.
+struct MirrorPairs {
+    std::int64_t lo, end;
+};
+inline MirrorPairs mirror_pairs(std::int64_t first, std::int64_t last, std::int64_t m, std::int64_t g) {
+    const std::int64_t lo = std::max<std::int64_t>({first, m - last + 1, 1});
+    std::int64_t k0 = lo;
+    while (k0 + g <= std::min(last, m - first + 1) && 2 * k0 + 2 * g - 2 < m) k0 += g;
+    return {lo, k0};
+}
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SPECTROGRAMS_NO_CLONES)
 #define SPECTROGRAMS_AVX2_TILE 1
 // The same for a full block of 16 frames with AVX2: a vector of squares summed in pairs (hadd:
@@ -246,14 +259,9 @@ __attribute__((target("avx2"))) void split_tile16_avx2(const std::complex<T> *sp
     using A = Avx<T>;
     using V = typename A::V;
     constexpr std::int64_t g = A::group, half = g / 2;
-    // Pairs: groups k0 .. k0 + g - 1 in [first, last) whose mirrors m - k0 - g + 1 .. m - k0 are in
-    // [first, last) too and disjoint from them (k0 + g - 1 < m - k0 - g + 1).
-    const std::int64_t lo = std::max<std::int64_t>({first, m - last + 1, 1});
-    std::int64_t k0 = lo;
-    while (k0 + g <= std::min(last, m - first + 1) && 2 * k0 + 2 * g - 2 < m) k0 += g;
-    const std::int64_t end = k0;
+    const auto [lo, end] = mirror_pairs(first, last, m, g);
     if (end == lo) return split_tile_single(spectra, ps, f, m, first, first, last, magnitude, out, ts);
-    for (k0 = lo; k0 < end; k0 += g)
+    for (std::int64_t k0 = lo; k0 < end; k0 += g)
         for (int h = 0; h < 16; h += g) {
             V r[g], q[g];
             for (int j = 0; j < g; ++j) {
@@ -280,7 +288,7 @@ __attribute__((target("avx2"))) void split_tile16_avx2(const std::complex<T> *sp
 // split's complex arithmetic needs no shuffles; where a group's mirror bins (m - k ...) are wanted
 // too, S - P gives them from the same split, as in split_tile16_avx2. The operations are those of
 // split::sp and std::norm (a - b computed as a + (-b) is the same IEEE operation), so the bits
-// equal split_tile_body's. Measured in a C model of a 2048-point chromagram: 3% faster overall.
+// equal split_tile_body's. Where compute_frames uses it, and why, is said there.
 __attribute__((target("avx2"))) [[gnu::always_inline]] inline void column_scatter(__m256d v, double *col,
                                                                                  std::int64_t ts, std::int64_t r0,
                                                                                  std::int64_t dir) {
@@ -338,14 +346,9 @@ __attribute__((target("avx2"))) void split_column_avx2(const double *z, const do
                                                        std::int64_t first, std::int64_t last, bool magnitude,
                                                        double *col, std::int64_t ts) {
     constexpr std::int64_t g = 4;
-    // Pairs, as in split_tile16_avx2: groups k0 .. k0 + 3 in [first, last) whose mirrors
-    // m - k0 - 3 .. m - k0 are in [first, last) too and disjoint from them.
-    const std::int64_t lo = std::max<std::int64_t>({first, m - last + 1, 1});
-    std::int64_t k0 = lo;
-    while (k0 + g <= std::min(last, m - first + 1) && 2 * k0 + 2 * g - 2 < m) k0 += g;
-    const std::int64_t end = k0;
+    const auto [lo, end] = mirror_pairs(first, last, m, g);
     if (end == lo) return split_column_single(z, f, m, first, first, last, magnitude, col, ts);
-    for (k0 = lo; k0 < end; k0 += g) {
+    for (std::int64_t k0 = lo; k0 < end; k0 += g) {
         __m256d sr, si, pr, pi;
         split_group_soa(z, f, k0, m, sr, si, pr, pi);
         column_scatter(norms_soa(_mm256_add_pd(sr, pr), _mm256_add_pd(si, pi), magnitude), col, ts, k0 - first, 1);
@@ -516,12 +519,6 @@ void split_tile_block(const std::complex<T> *s, std::int64_t ps, const T *f, std
 #else
     split_tile_body(s, ps, f, m, frames_per_block, first, last, magnitude, out, ts);
 #endif
-}
-// Whether split_tile16_avx2 (groups of g bins) finds a group in [first, last) whose mirror group
-// is in it too (its `end > lo`).
-bool tile_has_mirror_pairs(std::int64_t first, std::int64_t last, std::int64_t m, std::int64_t g) {
-    const std::int64_t lo = std::max<std::int64_t>({first, m - last + 1, 1});
-    return lo + g <= std::min(last, m - first + 1) && 2 * lo + 2 * g - 2 < m;
 }
 // One frame's column of the tile from its unsplit spectrum (float64 with AVX2 only: see
 // compute_frames).
@@ -757,12 +754,12 @@ void SpectrogramPlan<T>::emit_block(const complex_type *spectra, std::int64_t co
     // FftPlan::r2c_unsplit spectra, whose bins the tile splits as it squares them.
     const bool chroma = config_.scale == Scale::chroma;
     const auto &fb = filterbank_;
-    if (tile_ready) {
-    } else if (unsplit) {
-        split_tile_block(spectra, ps, fft_->split_factors(), config_.stft.n_fft / 2, tile_first_, tile_last_, chroma,
-                         tile, frames_per_block);
-    } else {
-        tile_block(spectra, ps, count, tile_first_, tile_last_, chroma, tile, frames_per_block);
+    if (!tile_ready) {
+        if (unsplit)
+            split_tile_block(spectra, ps, fft_->split_factors(), config_.stft.n_fft / 2, tile_first_, tile_last_,
+                             chroma, tile, frames_per_block);
+        else
+            tile_block(spectra, ps, count, tile_first_, tile_last_, chroma, tile, frames_per_block);
     }
     // The columns past count that band_sums's last vector computes and drops: zero, not stale.
     constexpr std::int64_t lanes = band_lanes<T>;
@@ -861,10 +858,13 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     // further: each frame's column of the tile is computed right after its FFT, while the
     // spectrum is in L1 (split_column), so the spectra share one buffer and the tile never reads
     // them back from L2. Measured in one process, alternating: chromagram 3-6% faster at 2048
-    // points, 3% at 4096; at 1024 points within 2.5% either way, at 512 up to 5% slower, and with
-    // mirror pairs (a full-range mel) 4-13% slower, so those keep the block tile.
+    // points, 2-4% at 4096; at 1024 points within 2.5% either way, at 512 up to 5% slower, and
+    // with mirror pairs (a full-range mel) 4-13% slower, so those keep the block tile.
     const bool by_column = fuse && std::is_same_v<T, double> && s.n_fft >= 2048 &&
-                           !tile_has_mirror_pairs(tile_first_, tile_last_, s.n_fft / 2, 4);
+                           [&] {
+                               const auto p = mirror_pairs(tile_first_, tile_last_, s.n_fft / 2, 4);
+                               return p.end == p.lo;
+                           }();
     // The CQT's kernels read a block of windowed frames. The FFT kinds window one frame at a time
     // into the same buffer, which the FFT then reads from L1, except for frames of 8 to 16 KB:
     // those are windowed a block at a time (windowed_frames), which reads the window once for
@@ -896,8 +896,9 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
         // cache, 1% slower.
         const ByteSpan ahead = new_samples(x, f0 + block, std::min(block, last - f0 - block), s, pad);
         touch_pages(ahead);
-        if (cqt) prefetch_part(ahead, 0, 1);
-        if (!cqt)
+        if (cqt)
+            prefetch_part(ahead, 0, 1);
+        else
             for (std::int64_t i = 0; i < count; ++i) {
                 prefetch_part(ahead, i, count);
                 T *frame = window_block ? frames + i * padded_frame_ : frames;
