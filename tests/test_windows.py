@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -149,6 +152,22 @@ def test_params_pickle_round_trip(value):
         assert hash(restored) == hash(value)
         assert repr(restored) == repr(value)
         assert type(restored) is type(value)
+
+
+def test_custom_window_hash_is_cached_but_not_pickled():
+    """A custom window's hash is computed once (one-shot calls hash it for their plan lookup), and
+    an unpickled window hashes as its new process's own windows do: str hashes are seeded per
+    process, so a pickled cache would be stale there."""
+    w = sg.WindowType.custom(RAW)
+    assert hash(w) == hash(w) == hash(("custom", None, w.coefficients))
+    assert w.__dict__["_hash"] == hash(w)
+    assert "_hash" not in pickle.loads(pickle.dumps(w)).__dict__
+    code = ("import pickle, sys; import spectrograms as sg; w = pickle.loads(sys.stdin.buffer.read()); "
+            "print(hash(w) == hash(sg.WindowType.custom(w.coefficients)), {w: 1}.get(sg.WindowType.custom(w.coefficients)))")
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(w), env=env, capture_output=True,
+                         check=True).stdout.decode().split()
+    assert out == ["True", "1"]
 
 
 @pytest.mark.parametrize("value", PARAM_VALUES, ids=repr)

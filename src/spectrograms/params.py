@@ -6,7 +6,7 @@ import enum
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional, Tuple, Union
+from typing import Any, ClassVar, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -94,6 +94,25 @@ class WindowType:
         elif self.kind == "custom":
             if not self.coefficients:
                 raise InvalidInputError("a custom window needs at least one coefficient")
+
+    # A custom window's hash covers its n_fft coefficients: 20 us for 2048 of them, paid by every
+    # one-shot call that looks its plan up (features._one_shot). Computed once per object; not
+    # pickled, since str hashes differ between processes.
+    def __hash__(self) -> int:
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.kind, self.parameter, self.coefficients))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def kaiser(cls, beta: float) -> "WindowType":
