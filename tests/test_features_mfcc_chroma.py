@@ -122,6 +122,48 @@ def test_chroma_labels_pitch_and_silence():
     assert sg.ChromaParams.music_standard() == sg.ChromaParams()
 
 
+# Float64 frames of 2048 points and more whose filterbank tile has no mirror bins (chroma; mel
+# below a quarter of the rate) take the column path; with a periodic cosine window (librosa's
+# Hann, Hamming) it transforms the raw frames, read in place where FFTW can (16-byte aligned,
+# inside a contiguous signal) and copied where not, and windows in the frequency domain.
+@pytest.mark.parametrize("window", ["hann", "hamming"])
+@pytest.mark.parametrize("n_fft,hop,sr", [(2048, 512, 22050), (4096, 1024, 44100), (2048, 301, 22050)])
+def test_cosine_windows_in_the_frequency_domain(window, n_fft, hop, sr, tmp_path):
+    w = scipy.signal.get_window(window, n_fft)
+    stft = sg.StftParams(n_fft, hop, sg.WindowType.custom(w))
+    out = sg.compute_chromagram(NOISE, stft, sr).data
+    np.testing.assert_allclose(out, ref.chroma(NOISE, sr, n_fft, hop, w), rtol=1e-12, atol=1e-14)
+    params = sg.SpectrogramParams(stft, sr)
+    mel = sg.MelParams(40, 0.0, sr / 4 - 100, "slaney")
+    mel_power = sg.compute_mel_power_spectrogram(NOISE, params, mel).data
+    weights = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=40, fmin=0.0, fmax=sr / 4 - 100, dtype=np.float64)
+    close_to(mel_power, weights @ ref.power(NOISE, n_fft, hop, w), 1e-12)
+    # log-Hz from 5 Hz: its lowest band interpolates between bins 0 and 1, so the sum reads X[-1]
+    loghz = sg.compute_loghz_power_spectrogram(NOISE, params, loghz_params=sg.LogHzParams(32, 5.0, sr / 4 - 100)).data
+    close_to(loghz, ref.loghz(ref.power(NOISE, n_fft, hop, w), sr, n_fft, 32, 5.0, sr / 4 - 100), 1e-12)
+    # every frame at an odd 8-byte offset, then strided: the same bits
+    shifted = np.empty(len(NOISE) + 1)
+    shifted[1:] = NOISE
+    parent = np.full(3 * len(NOISE), np.nan)
+    parent[::3] = NOISE
+    for x in (shifted[1:], parent[::3]):
+        assert np.array_equal(sg.compute_chromagram(x, stft, sr).data, out)
+        assert np.array_equal(sg.compute_mel_power_spectrogram(x, params, mel).data, mel_power)
+    # a read-only mapping: FFTW reads frames in place and must not write there
+    path = tmp_path / "noise.f64"
+    NOISE.tofile(path)
+    mapped = np.memmap(path, dtype=np.float64, mode="r")
+    assert np.array_equal(sg.compute_chromagram(mapped, stft, sr).data, out)
+    assert np.array_equal(np.fromfile(path), NOISE)
+    plan = sg.SpectrogramPlanner().chroma_plan(params, sg.ChromaParams())
+    for t in (0, 1, out.shape[1] // 2, out.shape[1] - 1):
+        assert np.array_equal(plan.compute_frame(NOISE, t), out[:, t])
+    batch = plan.compute_batch([NOISE, NOISE[: len(NOISE) // 3]]).data
+    assert np.array_equal(batch[0], out)
+    short = sg.compute_chromagram(NOISE[: len(NOISE) // 3], stft, sr).data
+    assert np.array_equal(batch[1, :, : short.shape[1]], short)
+
+
 def test_chroma_f_max_above_nyquist_uses_the_bins_there_are():
     out = sg.compute_chromagram(NOISE, sg.StftParams(512, 128), 8000, sg.ChromaParams(f_max=4186.0))
     expected = ref.chroma(NOISE, 8000, 512, 128, np.hanning(512), f_max=4186.0)

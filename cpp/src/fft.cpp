@@ -216,6 +216,10 @@ template <class T> void FftPlan<T>::r2c_unsplit(T *in, std::complex<T> *out) con
     using C = typename fftw_traits<T>::complex_type;
     fftw_traits<T>::execute_c2c(plan_, reinterpret_cast<C *>(in), reinterpret_cast<C *>(out));
 }
+template <class T> void FftPlan<T>::r2c_unsplit_from(const T *in, std::complex<T> *out) const noexcept {
+    using C = typename fftw_traits<T>::complex_type;
+    fftw_traits<T>::execute_c2c(plan_, reinterpret_cast<C *>(const_cast<T *>(in)), reinterpret_cast<C *>(out));
+}
 template <class T> void FftPlan<T>::c2r(std::complex<T> *in, T *out) const noexcept {
     fftw_traits<T>::execute_c2r(plan_, reinterpret_cast<typename fftw_traits<T>::complex_type *>(in), out);
 }

@@ -23,6 +23,7 @@ template <> struct fftw_traits<double> {
     static void execute_r2c(plan_type p, double *in, complex_type *out) { fftw_execute_dft_r2c(p, in, out); }
     static void execute_c2r(plan_type p, complex_type *in, double *out) { fftw_execute_dft_c2r(p, in, out); }
     static void execute_c2c(plan_type p, complex_type *in, complex_type *out) { fftw_execute_dft(p, in, out); }
+    static int alignment_of(const double *p) { return fftw_alignment_of(const_cast<double *>(p)); }
 };
 
 template <> struct fftw_traits<float> {
@@ -31,6 +32,7 @@ template <> struct fftw_traits<float> {
     static void execute_r2c(plan_type p, float *in, complex_type *out) { fftwf_execute_dft_r2c(p, in, out); }
     static void execute_c2r(plan_type p, complex_type *in, float *out) { fftwf_execute_dft_c2r(p, in, out); }
     static void execute_c2c(plan_type p, complex_type *in, complex_type *out) { fftwf_execute_dft(p, in, out); }
+    static int alignment_of(const float *p) { return fftwf_alignment_of(const_cast<float *>(p)); }
 };
 
 /// Which transform a plan computes. Forward/backward refer to the sign of the exponent.
@@ -59,6 +61,12 @@ template <class T> class FftPlan {
     /// the split step's arithmetic (cpp/src/split.hpp) and these factors.
     bool splits() const noexcept { return half(); }
     void r2c_unsplit(T *in, std::complex<T> *out) const noexcept;
+    /// r2c_unsplit from an array it only reads, such as the caller's signal: the plans are out of
+    /// place without FFTW_DESTROY_INPUT, so FFTW keeps their input. `in` must pass readable().
+    void r2c_unsplit_from(const T *in, std::complex<T> *out) const noexcept;
+    /// Whether a transform may read its input at `in`: new-array execution needs the planning
+    /// arrays' SIMD alignment (16 bytes), which a signal's frames need not have.
+    static bool readable(const T *in) noexcept { return fftw_traits<T>::alignment_of(in) == 0; }
     const T *split_factors() const noexcept { return split_factors_.data(); }
 
   private:

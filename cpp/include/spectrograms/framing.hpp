@@ -51,6 +51,21 @@ inline void window_frame(const SignalView<T> &x, std::int64_t start, std::int64_
     window_span(x, start, 0, n, w, dst);
 }
 
+/// The n samples from `start` on, unwindowed (zeros outside the signal): a pointer into the
+/// signal where they lie inside it, contiguous, and `readable` accepts their address; otherwise
+/// a copy in dst.
+template <class T, class Readable>
+inline const T *raw_frame(const SignalView<T> &x, std::int64_t start, std::int64_t n, Readable readable,
+                          T *__restrict dst) noexcept {
+    if (x.stride == 1 && start >= 0 && start + n <= x.length && readable(x.data + start)) return x.data + start;
+    const std::int64_t lo = std::clamp<std::int64_t>(-start, 0, n);
+    const std::int64_t hi = std::clamp<std::int64_t>(x.length - start, lo, n);
+    if (lo > 0) std::memset(dst, 0, sizeof(T) * lo);
+    if (hi < n) std::memset(dst + hi, 0, sizeof(T) * (n - hi));
+    for (std::int64_t j = lo; j < hi; ++j) dst[j] = x.data[(start + j) * x.stride];
+    return dst;
+}
+
 /// count windowed frames, frame i starting at sample start + i * hop, into dst + i * stride.
 /// Column by column (a span of the window for every frame, then the next span): the span of
 /// the window stays in L1 for all the frames, where frame by frame a long window (2048 doubles:

@@ -152,6 +152,11 @@ template <class T> class SpectrogramPlan {
     std::vector<T> band_weights_;
     std::vector<T> band_weights_imag_;  ///< CQT only
     std::int64_t tile_first_ = 0, tile_last_ = 0;  ///< bins (CQT: samples) [first, last) it reads
+    /// Whether the window is a0 - a1 cos(2 pi n / n_fft) (periodic Hann, Hamming), to within a few
+    /// rounding errors; cosine_h_ = a1 / 2. The column path of compute_frames then windows in
+    /// the frequency domain.
+    bool cosine_window_ = false;
+    double cosine_a0_ = 0, cosine_h_ = 0;
     /// Float32 plans of the linear scale in dB compute in float64 and round each cell once. A
     /// linear dB cell is one FFT bin, and float32 rounding in the window product and the FFT is
     /// relative to the frame's energy: a bin 80-100 dB below its frame's peak comes out ~1e-3 to
