@@ -8,8 +8,9 @@ engine). Every model runs the contenders alternately, rotating their order, and 
 - **back to back, fresh clips**: the same blocks, each call on the next of ``--pool`` distinct
   clips (32 by default: 56 MB, more than the L3 cache), so each clip comes from memory, as in a
   pass over a dataset.
-- **single calls**: one call at a time, each after the other cases' calls (librosa's CQT sweeps
-  every cache), in ``--reps`` rounds: a cold call.
+- **cold calls**: one call at a time, each after a 64 MB sweep that evicts the clip, plans and
+  scratch from every cache level, in 3 ``--reps`` rounds: the worst case of a call between
+  unrelated work.
 
     PYTHONPATH=src SPECTROGRAMS_DEV_BUILD=build/devext python bench/features.py [--reps 30]
 
@@ -50,7 +51,7 @@ import _harness as H  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=30, help="single-call repetitions and rounds (default 30)")
+    parser.add_argument("--reps", type=int, default=30, help="rounds per back-to-back model; cold calls get three times as many (default 30)")
     parser.add_argument("--seconds", type=float, default=10.0, help="signal length in seconds (default 10)")
     parser.add_argument("--pool", type=int, default=32, help="distinct clips of the fresh-clips model (default 32)")
     args = parser.parse_args()
@@ -88,22 +89,29 @@ def main() -> None:
 
     medians = {}  # model -> {(feature, library): ms}
 
-    def timed(clips, block_time):
+    sweep = np.zeros(8 << 20)  # 64 MB, more than the L3 cache
+
+    def sweep_caches():
+        sweep[:] += 1.0
+
+    def timed(clips, block_time, rounds, before=None):
         """_harness.interleaved over the cases, each call on the next of ``clips``."""
         def cycling(fn):
             it = itertools.cycle(clips)
             return lambda: fn(next(it))
-        contenders = [H.Contender(f"{f}|{lib}", cycling(fn)) for (f, lib), fn in cases.items()]
-        result = H.interleaved(contenders, rounds=args.reps, block_time=block_time)
+        contenders = [H.Contender(f"{f}|{lib}", cycling(fn), before=before) for (f, lib), fn in cases.items()]
+        result = H.interleaved(contenders, rounds=rounds, block_time=block_time)
         return {tuple(name.split("|")): c.median * 1e3 for name, c in result.items()}
 
-    medians["back to back, one clip"] = timed([y], 0.02)
-    medians[f"back to back, {args.pool} fresh clips"] = timed(pool, 0.02)
-    # Blocks of one call: each call follows the other cases' calls (the order rotating per round).
-    medians["single calls"] = timed([y], 0.0)
+    medians["back to back, one clip"] = timed([y], 0.02, args.reps)
+    medians[f"back to back, {args.pool} fresh clips"] = timed(pool, 0.02, args.reps)
+    # Blocks of one call, each after a sweep of the caches (untimed): what the call before was
+    # does not matter (the rotation had our chroma nearly always follow librosa's CQT, and its
+    # second row always follow its first). Noisier: three times the rounds.
+    medians["cold calls"] = timed([y], 0.0, 3 * args.reps, before=sweep_caches)
 
     print(f"{args.seconds:g} s at {sr} Hz, n_fft {n_fft}, hop {hop}, float64, 1 thread; medians of "
-          f"{args.reps} interleaved rounds per model")
+          f"{args.reps} interleaved rounds (cold calls: {3 * args.reps})")
     print(f"python {platform.python_version()}, numpy {np.__version__}, librosa {librosa.__version__}, "
           f"spectrograms {sg.__version__}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"MFCC preset vs librosa.feature.mfcc: max |difference| / max |librosa| = {mfcc_error:.1e}\n")
