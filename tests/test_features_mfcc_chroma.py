@@ -127,7 +127,7 @@ def test_chroma_labels_pitch_and_silence():
 # Hann, Hamming) it transforms the raw frames, read in place where FFTW can (16-byte aligned,
 # inside a contiguous signal) and copied where not, and windows in the frequency domain.
 @pytest.mark.parametrize("window", ["hann", "hamming"])
-@pytest.mark.parametrize("n_fft,hop,sr", [(2048, 512, 22050), (4096, 1024, 44100), (2048, 301, 22050)])
+@pytest.mark.parametrize("n_fft,hop,sr", [(2048, 512, 22050), (4096, 1024, 44100), (2048, 301, 22050), (2400, 600, 22050)])
 def test_cosine_windows_in_the_frequency_domain(window, n_fft, hop, sr, tmp_path):
     w = scipy.signal.get_window(window, n_fft)
     stft = sg.StftParams(n_fft, hop, sg.WindowType.custom(w))
