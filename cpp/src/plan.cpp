@@ -360,23 +360,33 @@ __attribute__((target("avx2"))) void split_column_avx2(const double *z, const do
     split_column_single(z, f, m, first, m - lo + 1, last, magnitude, col, ts);
 }
 
-// X[k] of bins [kb, ke) (-1 <= kb, ke <= m + 2: X[-k] = conj X[k] and X[m + k] = conj X[m - k] of
-// a real signal) from the unsplit z, as real parts re[k - kb] and imaginary parts im[k - kb]:
-// split_group_soa four bins at a time, split::bin for the rest, the same operations.
-__attribute__((target("avx2"))) void split_range_soa(const double *z, const double *f, std::int64_t m,
-                                                     std::int64_t kb, std::int64_t ke, double *re, double *im) {
+// 2 X[k] of bins [kb, ke) (-1 <= kb, ke <= m + 2: X[-k] = conj X[k] and X[m + k] = conj X[m - k]
+// of a real signal) from the unsplit z, as real parts re[k - kb] and imaginary parts im[k - kb]:
+// four bins at a time as split_group_soa computes them, but with 2 f read from tw
+// (column_twiddles: in the groups' lane order, so not deinterleaved per frame) and S not halved;
+// split::bin doubled for the rest. Every value is exactly twice split::bin's.
+__attribute__((target("avx2"))) void split_range_soa(const double *z, const double *f, const double *tw,
+                                                     std::int64_t m, std::int64_t kb, std::int64_t ke, double *re,
+                                                     double *im) {
     auto one = [&](std::int64_t k) {
         const std::int64_t j = k < 0 ? -k : k > m ? 2 * m - k : k;
         const std::complex<double> v = split::bin(z, f, j, m);
-        re[k - kb] = v.real();
-        im[k - kb] = j == k ? v.imag() : -v.imag();
+        re[k - kb] = 2 * v.real();
+        im[k - kb] = 2 * (j == k ? v.imag() : -v.imag());
     };
     std::int64_t k = kb;
     for (; k < ke && k < 1; ++k) one(k);
-    for (; k + 4 <= std::min(ke, m); k += 4) {
-        __m256d sr, si, pr, pi;
-        split_group_soa(z, f, k, m, sr, si, pr, pi);
-        // lanes k, k + 2, k + 1, k + 3 to k .. k + 3
+    for (; k + 4 <= std::min(ke, m); k += 4, tw += 8) {
+        const __m256d a0 = _mm256_loadu_pd(z + 2 * k), a1 = _mm256_loadu_pd(z + 2 * k + 4);
+        const __m256d ar = _mm256_unpacklo_pd(a0, a1), ai = _mm256_unpackhi_pd(a0, a1);
+        const __m256d b1 = _mm256_loadu2_m128d(z + 2 * (m - k - 1), z + 2 * (m - k));
+        const __m256d b0 = _mm256_loadu2_m128d(z + 2 * (m - k - 3), z + 2 * (m - k - 2));
+        const __m256d br = _mm256_unpacklo_pd(b1, b0), bi = _mm256_unpackhi_pd(b1, b0);
+        const __m256d tr = _mm256_loadu_pd(tw), ti = _mm256_loadu_pd(tw + 4);
+        const __m256d sr = _mm256_add_pd(ar, br), si = _mm256_sub_pd(ai, bi);
+        const __m256d dr = _mm256_sub_pd(ar, br), di = _mm256_add_pd(ai, bi);
+        const __m256d pr = _mm256_sub_pd(_mm256_mul_pd(tr, dr), _mm256_mul_pd(ti, di));
+        const __m256d pi = _mm256_add_pd(_mm256_mul_pd(tr, di), _mm256_mul_pd(ti, dr));
         _mm256_storeu_pd(re + (k - kb), _mm256_permute4x64_pd(_mm256_add_pd(sr, pr), 0xD8));
         _mm256_storeu_pd(im + (k - kb), _mm256_permute4x64_pd(_mm256_add_pd(si, pi), 0xD8));
     }
@@ -385,21 +395,23 @@ __attribute__((target("avx2"))) void split_range_soa(const double *z, const doub
 // One frame's column of the tile, bins [first, last), from the unsplit spectrum z of its raw
 // (unwindowed) samples, for a window a0 - a1 cos(2 pi n / N) of the frame's length N (periodic
 // Hann, Hamming): the windowed frame's spectrum is a0 X[k] - h (X[k - 1] + X[k + 1]), h = a1 / 2,
-// so the frame is never windowed. scratch: 2 round_up(last - first + 2, 4) doubles. Every bin
-// takes the same operations in the same order, vector or scalar.
-__attribute__((target("avx2"))) void cosine_column_avx2(const double *z, const double *f, std::int64_t m,
-                                                        std::int64_t first, std::int64_t last, double a0, double h,
-                                                        bool magnitude, double *scratch, double *col,
-                                                        std::int64_t ts) {
+// so the frame is never windowed. scratch: 2 round_up(last - first + 2, 4) doubles; tw:
+// column_twiddles(f, m, first - 1, last + 1). a0 and h apply to 2 X as a0 / 2 and h / 2, the same
+// products exactly. Every bin takes the same operations in the same order, vector or scalar.
+__attribute__((target("avx2"))) void cosine_column_avx2(const double *z, const double *f, const double *tw,
+                                                        std::int64_t m, std::int64_t first, std::int64_t last,
+                                                        double a0, double h, bool magnitude, double *scratch,
+                                                        double *col, std::int64_t ts) {
     const std::int64_t n = last - first;
-    double *re = scratch, *im = scratch + round_up(n + 2, 4);  // X[first + k] at re[k + 1], im[k + 1]
-    split_range_soa(z, f, m, first - 1, last + 1, re, im);
+    double *re = scratch, *im = scratch + round_up(n + 2, 4);
+    split_range_soa(z, f, tw, m, first - 1, last + 1, re, im);
+    const double a = a0 / 2, g = h / 2;  // on 2 X: the same products, exactly
     auto cell = [&](double xr, double xi, double lr, double li, double rr, double ri) {
-        const double wr = a0 * xr - h * (lr + rr), wi = a0 * xi - h * (li + ri);
+        const double wr = a * xr - g * (lr + rr), wi = a * xi - g * (li + ri);
         const double p = wr * wr + wi * wi;
         return magnitude ? std::sqrt(p) : p;
     };
-    const __m256d va0 = _mm256_set1_pd(a0), vh = _mm256_set1_pd(h);
+    const __m256d va0 = _mm256_set1_pd(a), vh = _mm256_set1_pd(g);
     std::int64_t k = 0;
     for (; k + 4 <= n; k += 4) {
         const __m256d wr = _mm256_sub_pd(_mm256_mul_pd(va0, _mm256_loadu_pd(re + k + 1)),
@@ -417,7 +429,6 @@ __attribute__((target("avx2"))) void cosine_column_avx2(const double *z, const d
     }
     for (; k < n; ++k) col[k * ts] = cell(re[k + 1], im[k + 1], re[k], im[k], re[k + 2], im[k + 2]);
 }
-
 const bool have_avx2_tile = __builtin_cpu_supports("avx2");
 #endif
 
@@ -590,12 +601,14 @@ inline void split_column(const double *z, const double *f, std::int64_t m, std::
 }
 // The same for a frame's raw samples and a cosine window (cosine_column_avx2; float64 with AVX2
 // only, like split_column).
-inline void cosine_column(const double *z, const double *f, std::int64_t m, std::int64_t first, std::int64_t last,
-                          double a0, double h, bool magnitude, double *scratch, double *col, std::int64_t ts) {
+inline void cosine_column(const double *z, const double *f, const double *tw, std::int64_t m, std::int64_t first,
+                          std::int64_t last, double a0, double h, bool magnitude, double *scratch, double *col,
+                          std::int64_t ts) {
 #ifdef SPECTROGRAMS_AVX2_TILE
-    cosine_column_avx2(z, f, m, first, last, a0, h, magnitude, scratch, col, ts);
+    cosine_column_avx2(z, f, tw, m, first, last, a0, h, magnitude, scratch, col, ts);
 #else
     (void)scratch;
+    (void)tw;
     for (std::int64_t k = first; k < last; ++k) {
         auto x = [&](std::int64_t j) {
             const std::int64_t r = j < 0 ? -j : j > m ? 2 * m - j : j;
@@ -608,6 +621,16 @@ inline void cosine_column(const double *z, const double *f, std::int64_t m, std:
         col[(k - first) * ts] = magnitude ? std::sqrt(p) : p;
     }
 #endif
+}
+// split_range_soa's factors for bins [kb, ke): 2 f of each vector group's bins in its lane order
+// (k, k + 2, k + 1, k + 3), real parts then imaginary parts.
+std::vector<double> column_twiddles(const double *f, std::int64_t m, std::int64_t kb, std::int64_t ke) {
+    std::vector<double> tw;
+    for (std::int64_t k = std::min(std::max<std::int64_t>(kb, 1), ke); k + 4 <= std::min(ke, m); k += 4) {
+        for (int part = 0; part < 2; ++part)
+            for (std::int64_t lane : {0, 2, 1, 3}) tw.push_back(2 * f[2 * (k + lane) + part]);
+    }
+    return tw;
 }
 // Whether a full block may skip the split step and have the tile split its bins (AVX2 only: the
 // scalar tile gains nothing from it).
@@ -795,6 +818,9 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
             cosine_window_ = true;
             cosine_a0_ = a0;
             cosine_h_ = a1 / 2;
+            if constexpr (std::is_same_v<T, double>)
+                if (fft_->splits())
+                    column_twiddles_ = column_twiddles(fft_->split_factors(), n / 2, tile_first_ - 1, tile_last_ + 1);
         }
     }
 }
@@ -1017,8 +1043,8 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
                                                       FftPlan<double>::readable, frame);
                         fft_->r2c_unsplit_from(raw, spectra);
                         cosine_column(reinterpret_cast<const double *>(spectra), fft_->split_factors(),
-                                      s.n_fft / 2, tile_first_, tile_last_, cosine_a0_, cosine_h_,
-                                      config_.scale == Scale::chroma,
+                                      column_twiddles_.data(), s.n_fft / 2, tile_first_, tile_last_, cosine_a0_,
+                                      cosine_h_, config_.scale == Scale::chroma,
                                       reinterpret_cast<double *>(spectra + padded_spectrum_), tile + i,
                                       frames_per_block);
                         continue;
