@@ -133,7 +133,7 @@ def main() -> None:
         cells = []
         for m in models:
             a, b = medians[m][mine], medians[m][theirs]
-            cells.append(f"{a:.2f} / {b:.2f} ms = **{b / a:.1f}×**")
+            cells.append(f"{a:.2f} / {b:.2f} ms = **{b / a:.2f}×**")
         print(f"| {row} | " + " | ".join(cells) + " |")
 
 

@@ -164,6 +164,40 @@ def test_cosine_windows_in_the_frequency_domain(window, n_fft, hop, sr, tmp_path
     assert np.array_equal(batch[1, :, : short.shape[1]], short)
 
 
+def _has_avx512f() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx512f" in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_avx512f(), reason="the AVX-512 kernel needs a CPU with AVX-512F")
+@pytest.mark.parametrize("n_fft,sr", [(2048, 22050), (4096, 44100), (2400, 22050)])
+def test_cosine_window_kernels_agree_bit_for_bit(n_fft, sr, monkeypatch):
+    """The column path's AVX-512 kernel against its AVX2 kernel (SPECTROGRAMS_NO_AVX512, read when
+    a plan is made): the same operations in the same order, so the same bits. Both plans share
+    one FFTW plan, so only the kernels differ."""
+    for window in ("hann", "hamming"):
+        params = sg.SpectrogramParams(
+            sg.StftParams(n_fft, n_fft // 4, sg.WindowType.custom(scipy.signal.get_window(window, n_fft))), sr)
+
+        def plans():
+            planner = sg.SpectrogramPlanner()
+            return [planner.chroma_plan(params, sg.ChromaParams(norm="none")),
+                    planner.mel_power_plan(params, sg.MelParams(40, 0.0, sr / 4 - 100, "slaney")),
+                    planner.loghz_power_plan(params, sg.LogHzParams(57, 5.0, sr / 4 - 300))]
+
+        monkeypatch.delenv("SPECTROGRAMS_NO_AVX512", raising=False)
+        wide = plans()
+        monkeypatch.setenv("SPECTROGRAMS_NO_AVX512", "1")
+        narrow = plans()
+        for a, b in zip(wide, narrow):
+            x = NOISE[: 3 * n_fft + 77]
+            assert np.array_equal(a.compute(NOISE).data, b.compute(NOISE).data)
+            assert np.array_equal(a.compute(x).data, b.compute(x).data)
+
+
 def test_chroma_f_max_above_nyquist_uses_the_bins_there_are():
     out = sg.compute_chromagram(NOISE, sg.StftParams(512, 128), 8000, sg.ChromaParams(f_max=4186.0))
     expected = ref.chroma(NOISE, 8000, 512, 128, np.hanning(512), f_max=4186.0)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -395,7 +396,7 @@ __attribute__((target("avx2"))) void split_range_soa(const double *z, const doub
 // One frame's column of the tile, bins [first, last), from the unsplit spectrum z of its raw
 // (unwindowed) samples, for a window a0 - a1 cos(2 pi n / N) of the frame's length N (periodic
 // Hann, Hamming): the windowed frame's spectrum is a0 X[k] - h (X[k - 1] + X[k + 1]), h = a1 / 2,
-// so the frame is never windowed. scratch: 2 round_up(last - first + 2, 4) doubles; tw:
+// so the frame is never windowed. scratch: 2 round_up(last - first + 2, 8) doubles; tw:
 // column_twiddles(f, m, first - 1, last + 1). a0 and h apply to 2 X as a0 / 2 and h / 2, the same
 // products exactly. Every bin takes the same operations in the same order, vector or scalar.
 __attribute__((target("avx2"))) void cosine_column_avx2(const double *z, const double *f, const double *tw,
@@ -403,7 +404,7 @@ __attribute__((target("avx2"))) void cosine_column_avx2(const double *z, const d
                                                         double a0, double h, bool magnitude, double *scratch,
                                                         double *col, std::int64_t ts) {
     const std::int64_t n = last - first;
-    double *re = scratch, *im = scratch + round_up(n + 2, 4);
+    double *re = scratch, *im = scratch + round_up(n + 2, 8);
     split_range_soa(z, f, tw, m, first - 1, last + 1, re, im);
     const double a = a0 / 2, g = h / 2;  // on 2 X: the same products, exactly
     auto cell = [&](double xr, double xi, double lr, double li, double rr, double ri) {
@@ -429,6 +430,68 @@ __attribute__((target("avx2"))) void cosine_column_avx2(const double *z, const d
     }
     for (; k < n; ++k) col[k * ts] = cell(re[k + 1], im[k + 1], re[k], im[k], re[k + 2], im[k + 2]);
 }
+// cosine_column_avx2 with AVX-512 (the AVX2 kernel is bound by its instruction count): eight bins
+// a vector, each vector of Z's and its mirror's real or imaginary parts gathered from two loads by
+// one two-source permute (in natural order, the mirror reversed), and tw from
+// column_twiddles_avx512 (2 f in natural order, eight real parts then eight imaginary parts a
+// group). The operations and their order are split_range_soa's and cosine_column_avx2's, so the
+// bits are theirs; bins outside whole groups go through split::bin and the scalar cell, as there.
+__attribute__((target("avx512f"))) void cosine_column_avx512(const double *z, const double *f, const double *tw,
+                                                             std::int64_t m, std::int64_t first, std::int64_t last,
+                                                             double a0, double h, bool magnitude, double *scratch,
+                                                             double *col, std::int64_t ts) {
+    const std::int64_t n = last - first, kb = first - 1, ke = last + 1;
+    double *re = scratch, *im = scratch + round_up(n + 2, 8);  // X[first + k] at re[k + 1], im[k + 1]
+    auto one = [&](std::int64_t k) {
+        const std::int64_t j = k < 0 ? -k : k > m ? 2 * m - k : k;
+        const std::complex<double> v = split::bin(z, f, j, m);
+        re[k - kb] = 2 * v.real();
+        im[k - kb] = 2 * (j == k ? v.imag() : -v.imag());
+    };
+    const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+    const __m512i mirror_re = _mm512_setr_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i mirror_im = _mm512_setr_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    std::int64_t k = kb;
+    for (; k < ke && k < 1; ++k) one(k);
+    for (; k + 8 <= std::min(ke, m); k += 8, tw += 16) {
+        const __m512d a0v = _mm512_loadu_pd(z + 2 * k), a1v = _mm512_loadu_pd(z + 2 * k + 8);
+        const __m512d b0v = _mm512_loadu_pd(z + 2 * (m - k - 7)), b1v = _mm512_loadu_pd(z + 2 * (m - k - 3));
+        const __m512d ar = _mm512_permutex2var_pd(a0v, even, a1v), ai = _mm512_permutex2var_pd(a0v, odd, a1v);
+        const __m512d br = _mm512_permutex2var_pd(b0v, mirror_re, b1v);
+        const __m512d bi = _mm512_permutex2var_pd(b0v, mirror_im, b1v);
+        const __m512d tr = _mm512_loadu_pd(tw), ti = _mm512_loadu_pd(tw + 8);
+        const __m512d sr = _mm512_add_pd(ar, br), si = _mm512_sub_pd(ai, bi);
+        const __m512d dr = _mm512_sub_pd(ar, br), di = _mm512_add_pd(ai, bi);
+        const __m512d pr = _mm512_sub_pd(_mm512_mul_pd(tr, dr), _mm512_mul_pd(ti, di));
+        const __m512d pi = _mm512_add_pd(_mm512_mul_pd(tr, di), _mm512_mul_pd(ti, dr));
+        _mm512_storeu_pd(re + (k - kb), _mm512_add_pd(sr, pr));
+        _mm512_storeu_pd(im + (k - kb), _mm512_add_pd(si, pi));
+    }
+    for (; k < ke; ++k) one(k);
+    const double a = a0 / 2, g = h / 2;
+    const __m512d va = _mm512_set1_pd(a), vg = _mm512_set1_pd(g);
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m512d wr = _mm512_sub_pd(_mm512_mul_pd(va, _mm512_loadu_pd(re + i + 1)),
+                                         _mm512_mul_pd(vg, _mm512_add_pd(_mm512_loadu_pd(re + i),
+                                                                         _mm512_loadu_pd(re + i + 2))));
+        const __m512d wi = _mm512_sub_pd(_mm512_mul_pd(va, _mm512_loadu_pd(im + i + 1)),
+                                         _mm512_mul_pd(vg, _mm512_add_pd(_mm512_loadu_pd(im + i),
+                                                                         _mm512_loadu_pd(im + i + 2))));
+        __m512d v = _mm512_add_pd(_mm512_mul_pd(wr, wr), _mm512_mul_pd(wi, wi));
+        if (magnitude) v = _mm512_sqrt_pd(v);
+        double cells[8];
+        _mm512_storeu_pd(cells, v);
+        for (int j = 0; j < 8; ++j) col[(i + j) * ts] = cells[j];
+    }
+    for (; i < n; ++i) {
+        const double wr = a * re[i + 1] - g * (re[i] + re[i + 2]), wi = a * im[i + 1] - g * (im[i] + im[i + 2]);
+        const double p = wr * wr + wi * wi;
+        col[i * ts] = magnitude ? std::sqrt(p) : p;
+    }
+}
+
+const bool have_avx512_column = __builtin_cpu_supports("avx512f");
 const bool have_avx2_tile = __builtin_cpu_supports("avx2");
 #endif
 
@@ -601,14 +664,17 @@ inline void split_column(const double *z, const double *f, std::int64_t m, std::
 }
 // The same for a frame's raw samples and a cosine window (cosine_column_avx2; float64 with AVX2
 // only, like split_column).
-inline void cosine_column(const double *z, const double *f, const double *tw, std::int64_t m, std::int64_t first,
-                          std::int64_t last, double a0, double h, bool magnitude, double *scratch, double *col,
-                          std::int64_t ts) {
+// wide: the AVX-512 kernel (column_avx512(); tw from column_twiddles(..., true)).
+inline void cosine_column(const double *z, const double *f, const double *tw, bool wide, std::int64_t m,
+                          std::int64_t first, std::int64_t last, double a0, double h, bool magnitude,
+                          double *scratch, double *col, std::int64_t ts) {
 #ifdef SPECTROGRAMS_AVX2_TILE
+    if (wide) return cosine_column_avx512(z, f, tw, m, first, last, a0, h, magnitude, scratch, col, ts);
     cosine_column_avx2(z, f, tw, m, first, last, a0, h, magnitude, scratch, col, ts);
 #else
     (void)scratch;
     (void)tw;
+    (void)wide;
     for (std::int64_t k = first; k < last; ++k) {
         auto x = [&](std::int64_t j) {
             const std::int64_t r = j < 0 ? -j : j > m ? 2 * m - j : j;
@@ -622,13 +688,31 @@ inline void cosine_column(const double *z, const double *f, const double *tw, st
     }
 #endif
 }
-// split_range_soa's factors for bins [kb, ke): 2 f of each vector group's bins in its lane order
-// (k, k + 2, k + 1, k + 3), real parts then imaginary parts.
-std::vector<double> column_twiddles(const double *f, std::int64_t m, std::int64_t kb, std::int64_t ke) {
+// Whether cosine_column may take its AVX-512 kernel: the CPU has AVX-512F, and the environment
+// variable SPECTROGRAMS_NO_AVX512 is unset or empty (it makes the AVX2 kernel's bits, which are
+// the same, checkable on one machine). Read when a plan is made.
+bool column_avx512() {
+#ifdef SPECTROGRAMS_AVX2_TILE
+    const char *off = std::getenv("SPECTROGRAMS_NO_AVX512");
+    return have_avx512_column && !(off && *off);
+#else
+    return false;
+#endif
+}
+// The split factors of cosine_column's vector groups for bins [kb, ke), doubled: for AVX2 (wide
+// false) groups of 4 in split_range_soa's lane order (k, k + 2, k + 1, k + 3), for AVX-512 groups
+// of 8 in order; each group's real parts, then its imaginary parts.
+std::vector<double> column_twiddles(const double *f, std::int64_t m, std::int64_t kb, std::int64_t ke, bool wide) {
     std::vector<double> tw;
-    for (std::int64_t k = std::min(std::max<std::int64_t>(kb, 1), ke); k + 4 <= std::min(ke, m); k += 4) {
-        for (int part = 0; part < 2; ++part)
-            for (std::int64_t lane : {0, 2, 1, 3}) tw.push_back(2 * f[2 * (k + lane) + part]);
+    const std::int64_t g = wide ? 8 : 4;
+    for (std::int64_t k = std::min(std::max<std::int64_t>(kb, 1), ke); k + g <= std::min(ke, m); k += g) {
+        for (int part = 0; part < 2; ++part) {
+            if (wide) {
+                for (std::int64_t lane = 0; lane < 8; ++lane) tw.push_back(2 * f[2 * (k + lane) + part]);
+            } else {
+                for (std::int64_t lane : {0, 2, 1, 3}) tw.push_back(2 * f[2 * (k + lane) + part]);
+            }
+        }
     }
     return tw;
 }
@@ -818,9 +902,13 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
             cosine_window_ = true;
             cosine_a0_ = a0;
             cosine_h_ = a1 / 2;
-            if constexpr (std::is_same_v<T, double>)
-                if (fft_->splits())
-                    column_twiddles_ = column_twiddles(fft_->split_factors(), n / 2, tile_first_ - 1, tile_last_ + 1);
+            if constexpr (std::is_same_v<T, double>) {
+                if (fft_->splits()) {
+                    column_wide_ = column_avx512();
+                    column_twiddles_ =
+                        column_twiddles(fft_->split_factors(), n / 2, tile_first_ - 1, tile_last_ + 1, column_wide_);
+                }
+            }
         }
     }
 }
@@ -1008,7 +1096,7 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     const bool window_block =
         !freq_window && (cqt || (frame_bytes >= window_frame_min && frame_bytes <= window_frame_max));
     auto *frames = static_cast<T *>(t_frames.get(sizeof(T) * padded_frame_ * (window_block ? block : 1)));
-    const std::int64_t soa = round_up(tile_last_ - tile_first_ + 2, 4);  // cosine_column's scratch
+    const std::int64_t soa = round_up(tile_last_ - tile_first_ + 2, 8);  // cosine_column's scratch
     auto *spectra = static_cast<complex_type *>(t_spectra.get(
         by_column ? sizeof(complex_type) * padded_spectrum_ + sizeof(double) * 2 * soa
                   : sizeof(complex_type) * padded_spectrum_ * block));
@@ -1043,8 +1131,8 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
                                                       FftPlan<double>::readable, frame);
                         fft_->r2c_unsplit_from(raw, spectra);
                         cosine_column(reinterpret_cast<const double *>(spectra), fft_->split_factors(),
-                                      column_twiddles_.data(), s.n_fft / 2, tile_first_, tile_last_, cosine_a0_,
-                                      cosine_h_, config_.scale == Scale::chroma,
+                                      column_twiddles_.data(), column_wide_, s.n_fft / 2, tile_first_, tile_last_,
+                                      cosine_a0_, cosine_h_, config_.scale == Scale::chroma,
                                       reinterpret_cast<double *>(spectra + padded_spectrum_), tile + i,
                                       frames_per_block);
                         continue;

@@ -158,6 +158,7 @@ template <class T> class SpectrogramPlan {
     bool cosine_window_ = false;
     double cosine_a0_ = 0, cosine_h_ = 0;
     std::vector<double> column_twiddles_;  ///< float64 cosine windows: the column path's split factors
+    bool column_wide_ = false;             ///< ... for its AVX-512 kernel
     /// Float32 plans of the linear scale in dB compute in float64 and round each cell once. A
     /// linear dB cell is one FFT bin, and float32 rounding in the window product and the FFT is
     /// relative to the frame's energy: a bin 80-100 dB below its frame's peak comes out ~1e-3 to
