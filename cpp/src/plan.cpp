@@ -361,6 +361,13 @@ __attribute__((target("avx2"))) void split_column_avx2(const double *z, const do
     split_column_single(z, f, m, first, m - lo + 1, last, magnitude, col, ts);
 }
 
+// 2 X[k] (split::bin, doubled) for any -m <= k <= 2m of a real signal's spectrum.
+inline void doubled_bin(const double *z, const double *f, std::int64_t m, std::int64_t k, double &re, double &im) {
+    const std::int64_t j = k < 0 ? -k : k > m ? 2 * m - k : k;
+    const std::complex<double> v = split::bin(z, f, j, m);
+    re = 2 * v.real();
+    im = 2 * (j == k ? v.imag() : -v.imag());
+}
 // 2 X[k] of bins [kb, ke) (-1 <= kb, ke <= m + 2: X[-k] = conj X[k] and X[m + k] = conj X[m - k]
 // of a real signal) from the unsplit z, as real parts re[k - kb] and imaginary parts im[k - kb]:
 // four bins at a time as split_group_soa computes them, but with 2 f read from tw
@@ -369,12 +376,7 @@ __attribute__((target("avx2"))) void split_column_avx2(const double *z, const do
 __attribute__((target("avx2"))) void split_range_soa(const double *z, const double *f, const double *tw,
                                                      std::int64_t m, std::int64_t kb, std::int64_t ke, double *re,
                                                      double *im) {
-    auto one = [&](std::int64_t k) {
-        const std::int64_t j = k < 0 ? -k : k > m ? 2 * m - k : k;
-        const std::complex<double> v = split::bin(z, f, j, m);
-        re[k - kb] = 2 * v.real();
-        im[k - kb] = 2 * (j == k ? v.imag() : -v.imag());
-    };
+    auto one = [&](std::int64_t k) { doubled_bin(z, f, m, k, re[k - kb], im[k - kb]); };
     std::int64_t k = kb;
     for (; k < ke && k < 1; ++k) one(k);
     for (; k + 4 <= std::min(ke, m); k += 4, tw += 8) {
@@ -393,6 +395,42 @@ __attribute__((target("avx2"))) void split_range_soa(const double *z, const doub
     }
     for (; k < ke; ++k) one(k);
 }
+// The three-term sum, |.|^2 (or |.|) and the column's stores, from split_range_soa's 2 X (cell k
+// reads re[k], re[k + 1], re[k + 2], and im), in vectors V of 4 (AVX2) or 8 (AVX-512) doubles:
+// GCC vector extensions, inlined into each kernel and compiled for its target, then one cell at a
+// time with the same operations.
+typedef double V4d __attribute__((vector_size(32)));
+typedef double V8d __attribute__((vector_size(64)));
+// In place (a vector argument or result would change the ABI of three_term_column's instances)
+__attribute__((target("avx2"))) inline void vector_sqrt(V4d *x) { *x = V4d(_mm256_sqrt_pd(__m256d(*x))); }
+__attribute__((target("avx512f"))) inline void vector_sqrt(V8d *x) {
+    *x = V8d(_mm512_mask_sqrt_pd(__m512d(*x), 0xFF, __m512d(*x)));  // _mm512_sqrt_pd: a GCC 12 warning
+}
+template <class V>
+[[gnu::always_inline]] inline void three_term_column(const double *re, const double *im, std::int64_t n, double a0,
+                                                     double h, bool magnitude, double *col, std::int64_t ts) {
+    constexpr std::int64_t lanes = sizeof(V) / sizeof(double);
+    const double a = a0 / 2, g = h / 2;  // on 2 X: the same products, exactly
+    std::int64_t k = 0;
+    for (; k + lanes <= n; k += lanes) {
+        V rl, rc, rr, il, ic, ir;  // left, centre, right
+        std::memcpy(&rl, re + k, sizeof(V));
+        std::memcpy(&rc, re + k + 1, sizeof(V));
+        std::memcpy(&rr, re + k + 2, sizeof(V));
+        std::memcpy(&il, im + k, sizeof(V));
+        std::memcpy(&ic, im + k + 1, sizeof(V));
+        std::memcpy(&ir, im + k + 2, sizeof(V));
+        const V wr = a * rc - g * (rl + rr), wi = a * ic - g * (il + ir);
+        V p = wr * wr + wi * wi;
+        if (magnitude) vector_sqrt(&p);
+        for (std::int64_t j = 0; j < lanes; ++j) col[(k + j) * ts] = p[j];
+    }
+    for (; k < n; ++k) {
+        const double wr = a * re[k + 1] - g * (re[k] + re[k + 2]), wi = a * im[k + 1] - g * (im[k] + im[k + 2]);
+        const double p = wr * wr + wi * wi;
+        col[k * ts] = magnitude ? std::sqrt(p) : p;
+    }
+}
 // One frame's column of the tile, bins [first, last), from the unsplit spectrum z of its raw
 // (unwindowed) samples, for a window a0 - a1 cos(2 pi n / N) of the frame's length N (periodic
 // Hann, Hamming): the windowed frame's spectrum is a0 X[k] - h (X[k - 1] + X[k + 1]), h = a1 / 2,
@@ -406,49 +444,24 @@ __attribute__((target("avx2"))) void cosine_column_avx2(const double *z, const d
     const std::int64_t n = last - first;
     double *re = scratch, *im = scratch + round_up(n + 2, 8);
     split_range_soa(z, f, tw, m, first - 1, last + 1, re, im);
-    const double a = a0 / 2, g = h / 2;  // on 2 X: the same products, exactly
-    auto cell = [&](double xr, double xi, double lr, double li, double rr, double ri) {
-        const double wr = a * xr - g * (lr + rr), wi = a * xi - g * (li + ri);
-        const double p = wr * wr + wi * wi;
-        return magnitude ? std::sqrt(p) : p;
-    };
-    const __m256d va0 = _mm256_set1_pd(a), vh = _mm256_set1_pd(g);
-    std::int64_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        const __m256d wr = _mm256_sub_pd(_mm256_mul_pd(va0, _mm256_loadu_pd(re + k + 1)),
-                                         _mm256_mul_pd(vh, _mm256_add_pd(_mm256_loadu_pd(re + k),
-                                                                         _mm256_loadu_pd(re + k + 2))));
-        const __m256d wi = _mm256_sub_pd(_mm256_mul_pd(va0, _mm256_loadu_pd(im + k + 1)),
-                                         _mm256_mul_pd(vh, _mm256_add_pd(_mm256_loadu_pd(im + k),
-                                                                         _mm256_loadu_pd(im + k + 2))));
-        const __m256d v = norms_soa(wr, wi, magnitude);
-        const __m128d lo = _mm256_castpd256_pd128(v), hi = _mm256_extractf128_pd(v, 1);
-        _mm_storel_pd(col + k * ts, lo);
-        _mm_storeh_pd(col + (k + 1) * ts, lo);
-        _mm_storel_pd(col + (k + 2) * ts, hi);
-        _mm_storeh_pd(col + (k + 3) * ts, hi);
-    }
-    for (; k < n; ++k) col[k * ts] = cell(re[k + 1], im[k + 1], re[k], im[k], re[k + 2], im[k + 2]);
+    three_term_column<V4d>(re, im, n, a0, h, magnitude, col, ts);
 }
-// cosine_column_avx2 with AVX-512 (the AVX2 kernel is bound by its instruction count): eight bins
-// a vector, each vector of Z's and its mirror's real or imaginary parts gathered from two loads by
-// one two-source permute (in natural order, the mirror reversed), and tw from
-// column_twiddles_avx512 (2 f in natural order, eight real parts then eight imaginary parts a
-// group). The operations and their order are split_range_soa's and cosine_column_avx2's, so the
-// bits are theirs; bins outside whole groups go through split::bin and the scalar cell, as there.
+
+// cosine_column_avx2 with AVX-512, with about half its instructions: eight bins a vector, each
+// vector of Z's and its mirror's real or imaginary parts gathered from two loads by one
+// two-source permute (in natural order, the mirror reversed), and tw from column_twiddles(...,
+// true) (2 f in natural order, eight real parts then eight imaginary parts a group). The
+// operations and their order are split_range_soa's and cosine_column_avx2's, so the bits are
+// theirs; bins outside whole groups go through split::bin and the scalar cell, as there.
 __attribute__((target("avx512f"))) void cosine_column_avx512(const double *z, const double *f, const double *tw,
                                                              std::int64_t m, std::int64_t first, std::int64_t last,
                                                              double a0, double h, bool magnitude, double *scratch,
                                                              double *col, std::int64_t ts) {
     const std::int64_t n = last - first, kb = first - 1, ke = last + 1;
     double *re = scratch, *im = scratch + round_up(n + 2, 8);  // X[first + k] at re[k + 1], im[k + 1]
-    auto one = [&](std::int64_t k) {
-        const std::int64_t j = k < 0 ? -k : k > m ? 2 * m - k : k;
-        const std::complex<double> v = split::bin(z, f, j, m);
-        re[k - kb] = 2 * v.real();
-        im[k - kb] = 2 * (j == k ? v.imag() : -v.imag());
-    };
-    const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+    auto one = [&](std::int64_t k) { doubled_bin(z, f, m, k, re[k - kb], im[k - kb]); };
+    const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
     const __m512i mirror_re = _mm512_setr_epi64(14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i mirror_im = _mm512_setr_epi64(15, 13, 11, 9, 7, 5, 3, 1);
     std::int64_t k = kb;
@@ -468,27 +481,7 @@ __attribute__((target("avx512f"))) void cosine_column_avx512(const double *z, co
         _mm512_storeu_pd(im + (k - kb), _mm512_add_pd(si, pi));
     }
     for (; k < ke; ++k) one(k);
-    const double a = a0 / 2, g = h / 2;
-    const __m512d va = _mm512_set1_pd(a), vg = _mm512_set1_pd(g);
-    std::int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m512d wr = _mm512_sub_pd(_mm512_mul_pd(va, _mm512_loadu_pd(re + i + 1)),
-                                         _mm512_mul_pd(vg, _mm512_add_pd(_mm512_loadu_pd(re + i),
-                                                                         _mm512_loadu_pd(re + i + 2))));
-        const __m512d wi = _mm512_sub_pd(_mm512_mul_pd(va, _mm512_loadu_pd(im + i + 1)),
-                                         _mm512_mul_pd(vg, _mm512_add_pd(_mm512_loadu_pd(im + i),
-                                                                         _mm512_loadu_pd(im + i + 2))));
-        __m512d v = _mm512_add_pd(_mm512_mul_pd(wr, wr), _mm512_mul_pd(wi, wi));
-        if (magnitude) v = _mm512_sqrt_pd(v);
-        double cells[8];
-        _mm512_storeu_pd(cells, v);
-        for (int j = 0; j < 8; ++j) col[(i + j) * ts] = cells[j];
-    }
-    for (; i < n; ++i) {
-        const double wr = a * re[i + 1] - g * (re[i] + re[i + 2]), wi = a * im[i + 1] - g * (im[i] + im[i + 2]);
-        const double p = wr * wr + wi * wi;
-        col[i * ts] = magnitude ? std::sqrt(p) : p;
-    }
+    three_term_column<V8d>(re, im, n, a0, h, magnitude, col, ts);
 }
 
 const bool have_avx512_column = __builtin_cpu_supports("avx512f");
@@ -689,12 +682,12 @@ inline void cosine_column(const double *z, const double *f, const double *tw, bo
 #endif
 }
 // Whether cosine_column may take its AVX-512 kernel: the CPU has AVX-512F, and the environment
-// variable SPECTROGRAMS_NO_AVX512 is unset or empty (it makes the AVX2 kernel's bits, which are
-// the same, checkable on one machine). Read when a plan is made.
+// variable SPECTROGRAMS_NO_AVX512 is unset, empty or "0" (it makes the AVX2 kernel's bits, which
+// are the same, checkable on one machine). Read when a plan is made.
 bool column_avx512() {
 #ifdef SPECTROGRAMS_AVX2_TILE
     const char *off = std::getenv("SPECTROGRAMS_NO_AVX512");
-    return have_avx512_column && !(off && *off);
+    return have_avx512_column && !(off && *off && std::strcmp(off, "0") != 0);
 #else
     return false;
 #endif
