@@ -122,12 +122,29 @@ def test_chroma_labels_pitch_and_silence():
     assert sg.ChromaParams.music_standard() == sg.ChromaParams()
 
 
+def _cpu_flag(flag: str) -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return f" {flag}" in f.read()
+    except OSError:
+        return False
+
+
+def _has_avx2() -> bool:
+    return _cpu_flag("avx2")
+
+
+def _has_avx512f() -> bool:
+    return _cpu_flag("avx512f")
+
+
 # Float64 frames of 2048 points and more whose filterbank tile has no mirror bins (chroma; mel
 # below a quarter of the rate) take the column path; with a periodic cosine window (librosa's
 # Hann, Hamming) it transforms the raw frames, read in place where FFTW can (16-byte aligned,
 # inside a contiguous signal) and copied where not, and windows in the frequency domain.
 @pytest.mark.parametrize("window", ["hann", "hamming"])
-@pytest.mark.parametrize("n_fft,hop,sr", [(2048, 512, 22050), (4096, 1024, 44100), (2048, 301, 22050), (2400, 600, 22050)])
+@pytest.mark.parametrize("n_fft,hop,sr", [(2048, 512, 22050), (4096, 1024, 44100), (2048, 301, 22050),
+                                       (2400, 600, 22050)])
 def test_cosine_windows_in_the_frequency_domain(window, n_fft, hop, sr, tmp_path):
     w = scipy.signal.get_window(window, n_fft)
     stft = sg.StftParams(n_fft, hop, sg.WindowType.custom(w))
@@ -156,6 +173,10 @@ def test_cosine_windows_in_the_frequency_domain(window, n_fft, hop, sr, tmp_path
     assert np.array_equal(sg.compute_chromagram(mapped, stft, sr).data, out)
     assert np.array_equal(np.fromfile(path), NOISE)
     plan = sg.SpectrogramPlanner().chroma_plan(params, sg.ChromaParams())
+    if _has_avx2():  # the path this test is about is taken (the symmetric window keeps the product)
+        assert plan._engine.column_path and plan._engine.frequency_window
+        symmetric = sg.SpectrogramParams(sg.StftParams(n_fft, hop, sg.WindowType.hanning), sr)
+        assert not sg.SpectrogramPlanner().chroma_plan(symmetric)._engine.frequency_window
     for t in (0, 1, out.shape[1] // 2, out.shape[1] - 1):
         assert np.array_equal(plan.compute_frame(NOISE, t), out[:, t])
     batch = plan.compute_batch([NOISE, NOISE[: len(NOISE) // 3]]).data
@@ -164,12 +185,56 @@ def test_cosine_windows_in_the_frequency_domain(window, n_fft, hop, sr, tmp_path
     assert np.array_equal(batch[1, :, : short.shape[1]], short)
 
 
-def _has_avx512f() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return " avx512f" in f.read()
-    except OSError:
-        return False
+
+
+# The frequency-domain window rounds relative to the raw frame, not the windowed one. Frames whose
+# samples sit where the window is (nearly) zero are computed the time-domain way instead: a click
+# on the window's zero gives a zero frame (not normalised noise), and a short signal or an onset at
+# a frame's edge keeps float64 accuracy. Odd n_fft / 2 (2054), a tile reaching Nyquist (X[m + 1])
+# and a tile narrower than one vector of bins also take the path.
+@pytest.mark.parametrize("n_fft", [2048, 2054, 4100])
+def test_frequency_window_edge_frames_and_tiles(n_fft):
+    sr, hop = 22050, 301
+    w = scipy.signal.get_window("hann", n_fft)
+    stft = sg.StftParams(n_fft, hop, sg.WindowType.custom(w))
+    click = np.zeros(20000)
+    click[hop * 10 - n_fft // 2] = 0.7234567  # frame 10's first sample: the window's zero
+    chroma = sg.compute_chromagram(click, stft, sr).data
+    assert np.all(chroma[:, 10] == 0)
+    np.testing.assert_allclose(chroma, ref.chroma(click, sr, n_fft, hop, w), rtol=1e-12, atol=1e-14)
+
+    edge = sg.StftParams(n_fft, hop, sg.WindowType.custom(w), centre=False)
+    onset = np.zeros(6 * n_fft)
+    onset[2 * hop + n_fft - 3:] = RNG.standard_normal(len(onset) - 2 * hop - n_fft + 3)  # frame 2: 3 samples
+    for x in (NOISE[:7], onset):
+        params = sg.SpectrogramParams(edge, sr)
+        mel = sg.MelParams(40, 0.0, sr / 4 - 100, "slaney")
+        weights = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=40, fmin=0.0, fmax=sr / 4 - 100, dtype=np.float64)
+        P = ref.power(x, n_fft, hop, w, centre=False)
+        got, expected = sg.compute_mel_power_spectrogram(x, params, mel).data, weights @ P
+        # each frame to its own largest cell, the edge frames included
+        live = np.abs(expected).max(axis=0) > 0  # silent frames must come out exactly zero
+        assert np.all(got[:, ~live] == 0)
+        per_frame = np.abs(got - expected)[:, live].max(axis=0) / np.abs(expected)[:, live].max(axis=0)
+        assert per_frame.max() <= 1e-12, per_frame.max()
+
+    params = sg.SpectrogramParams(stft, sr)
+    planner = sg.SpectrogramPlanner()
+    P = ref.power(NOISE, n_fft, hop, w)
+    high = sg.MelParams(24, 0.3 * sr, sr / 2, "slaney")
+    mel_weights = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=24, fmin=0.3 * sr, fmax=sr / 2, dtype=np.float64)
+    cases = [
+        (planner.mel_power_plan(params, high), mel_weights @ P),
+        # log-Hz up to Nyquist: its top band weighs bin m, so the sum reads X[m + 1] = conj X[m - 1]
+        (planner.loghz_power_plan(params, sg.LogHzParams(16, 0.3 * sr, sr / 2)),
+         ref.loghz(P, sr, n_fft, 16, 0.3 * sr, sr / 2)),
+        (planner.loghz_power_plan(params, sg.LogHzParams(2, 440.0, 452.0)),  # a tile of a few bins
+         ref.loghz(P, sr, n_fft, 2, 440.0, 452.0)),
+    ]
+    for plan, expected in cases:
+        if _has_avx2():
+            assert plan._engine.frequency_window
+        close_to(plan.compute(NOISE).data, expected, 1e-12)
 
 
 @pytest.mark.skipif(not _has_avx512f(), reason="the AVX-512 kernel needs a CPU with AVX-512F")

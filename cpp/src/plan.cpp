@@ -406,11 +406,19 @@ __attribute__((target("avx2"))) inline void vector_sqrt(V4d *x) { *x = V4d(_mm25
 __attribute__((target("avx512f"))) inline void vector_sqrt(V8d *x) {
     *x = V8d(_mm512_mask_sqrt_pd(__m512d(*x), 0xFF, __m512d(*x)));  // _mm512_sqrt_pd: a GCC 12 warning
 }
+//
+// Returns whether the column is as accurate as the time-domain product's: the frame's rounding
+// errors here scale with its raw spectrum, not its windowed one, so a frame whose samples sit
+// where the window is (nearly) zero, whose windowed spectrum is far below its raw one, would lose
+// relative precision (a click on the window's zero would leave noise that a chromagram's
+// normalisation blows up). False when the largest windowed cell is below 1e-3 of the largest raw
+// bin over the tile; the caller then computes the frame again the time-domain way.
 template <class V>
-[[gnu::always_inline]] inline void three_term_column(const double *re, const double *im, std::int64_t n, double a0,
+[[gnu::always_inline]] inline bool three_term_column(const double *re, const double *im, std::int64_t n, double a0,
                                                      double h, bool magnitude, double *col, std::int64_t ts) {
     constexpr std::int64_t lanes = sizeof(V) / sizeof(double);
     const double a = a0 / 2, g = h / 2;  // on 2 X: the same products, exactly
+    V top_w{}, top_raw{};                // the largest |Xw|^2 and |2X|^2 so far, lane by lane
     std::int64_t k = 0;
     for (; k + lanes <= n; k += lanes) {
         V rl, rc, rr, il, ic, ir;  // left, centre, right
@@ -422,14 +430,26 @@ template <class V>
         std::memcpy(&ir, im + k + 2, sizeof(V));
         const V wr = a * rc - g * (rl + rr), wi = a * ic - g * (il + ir);
         V p = wr * wr + wi * wi;
+        const V raw = rc * rc + ic * ic;
+        top_w = p > top_w ? p : top_w;
+        top_raw = raw > top_raw ? raw : top_raw;
         if (magnitude) vector_sqrt(&p);
         for (std::int64_t j = 0; j < lanes; ++j) col[(k + j) * ts] = p[j];
+    }
+    double best_w = 0, best_raw = 0;
+    for (std::int64_t j = 0; j < lanes; ++j) {
+        best_w = std::max(best_w, top_w[j]);
+        best_raw = std::max(best_raw, top_raw[j]);
     }
     for (; k < n; ++k) {
         const double wr = a * re[k + 1] - g * (re[k] + re[k + 2]), wi = a * im[k + 1] - g * (im[k] + im[k + 2]);
         const double p = wr * wr + wi * wi;
+        best_w = std::max(best_w, p);
+        best_raw = std::max(best_raw, re[k + 1] * re[k + 1] + im[k + 1] * im[k + 1]);
         col[k * ts] = magnitude ? std::sqrt(p) : p;
     }
+    // |Xw| >= 1e-3 |X| with |X|^2 = best_raw / 4; NaN compares false
+    return 4e6 * best_w >= best_raw;
 }
 // One frame's column of the tile, bins [first, last), from the unsplit spectrum z of its raw
 // (unwindowed) samples, for a window a0 - a1 cos(2 pi n / N) of the frame's length N (periodic
@@ -437,14 +457,15 @@ template <class V>
 // so the frame is never windowed. scratch: 2 round_up(last - first + 2, 8) doubles; tw:
 // column_twiddles(f, m, first - 1, last + 1). a0 and h apply to 2 X as a0 / 2 and h / 2, the same
 // products exactly. Every bin takes the same operations in the same order, vector or scalar.
-__attribute__((target("avx2"))) void cosine_column_avx2(const double *z, const double *f, const double *tw,
+// Returns three_term_column's verdict.
+__attribute__((target("avx2"))) bool cosine_column_avx2(const double *z, const double *f, const double *tw,
                                                         std::int64_t m, std::int64_t first, std::int64_t last,
                                                         double a0, double h, bool magnitude, double *scratch,
                                                         double *col, std::int64_t ts) {
     const std::int64_t n = last - first;
     double *re = scratch, *im = scratch + round_up(n + 2, 8);
     split_range_soa(z, f, tw, m, first - 1, last + 1, re, im);
-    three_term_column<V4d>(re, im, n, a0, h, magnitude, col, ts);
+    return three_term_column<V4d>(re, im, n, a0, h, magnitude, col, ts);
 }
 
 // cosine_column_avx2 with AVX-512, with about half its instructions: eight bins a vector, each
@@ -453,7 +474,7 @@ __attribute__((target("avx2"))) void cosine_column_avx2(const double *z, const d
 // true) (2 f in natural order, eight real parts then eight imaginary parts a group). The
 // operations and their order are split_range_soa's and cosine_column_avx2's, so the bits are
 // theirs; bins outside whole groups go through split::bin and the scalar cell, as there.
-__attribute__((target("avx512f"))) void cosine_column_avx512(const double *z, const double *f, const double *tw,
+__attribute__((target("avx512f"))) bool cosine_column_avx512(const double *z, const double *f, const double *tw,
                                                              std::int64_t m, std::int64_t first, std::int64_t last,
                                                              double a0, double h, bool magnitude, double *scratch,
                                                              double *col, std::int64_t ts) {
@@ -481,7 +502,7 @@ __attribute__((target("avx512f"))) void cosine_column_avx512(const double *z, co
         _mm512_storeu_pd(im + (k - kb), _mm512_add_pd(si, pi));
     }
     for (; k < ke; ++k) one(k);
-    three_term_column<V8d>(re, im, n, a0, h, magnitude, col, ts);
+    return three_term_column<V8d>(re, im, n, a0, h, magnitude, col, ts);
 }
 
 const bool have_avx512_column = __builtin_cpu_supports("avx512f");
@@ -655,30 +676,20 @@ inline void split_column(const double *z, const double *f, std::int64_t m, std::
     split_tile_body(reinterpret_cast<const std::complex<double> *>(z), 0, f, m, 1, first, last, magnitude, col, ts);
 #endif
 }
-// The same for a frame's raw samples and a cosine window (cosine_column_avx2; float64 with AVX2
-// only, like split_column).
-// wide: the AVX-512 kernel (column_avx512(); tw from column_twiddles(..., true)).
-inline void cosine_column(const double *z, const double *f, const double *tw, bool wide, std::int64_t m,
+// The same for a frame's raw samples and a cosine window (cosine_column_avx2 or, wide, its
+// AVX-512 twin, with tw from column_twiddles(..., wide)); false where the frame must be computed
+// the time-domain way instead (three_term_column). Float64 with AVX2 only: compute_frames takes
+// this path only where fused_split_tile() holds, which needs AVX2.
+inline bool cosine_column(const double *z, const double *f, const double *tw, bool wide, std::int64_t m,
                           std::int64_t first, std::int64_t last, double a0, double h, bool magnitude,
                           double *scratch, double *col, std::int64_t ts) {
 #ifdef SPECTROGRAMS_AVX2_TILE
     if (wide) return cosine_column_avx512(z, f, tw, m, first, last, a0, h, magnitude, scratch, col, ts);
-    cosine_column_avx2(z, f, tw, m, first, last, a0, h, magnitude, scratch, col, ts);
+    return cosine_column_avx2(z, f, tw, m, first, last, a0, h, magnitude, scratch, col, ts);
 #else
-    (void)scratch;
-    (void)tw;
-    (void)wide;
-    for (std::int64_t k = first; k < last; ++k) {
-        auto x = [&](std::int64_t j) {
-            const std::int64_t r = j < 0 ? -j : j > m ? 2 * m - j : j;
-            const std::complex<double> v = split::bin(z, f, r, m);
-            return r == j ? v : std::conj(v);
-        };
-        const std::complex<double> c = x(k), l = x(k - 1), r = x(k + 1);
-        const double wr = a0 * c.real() - h * (l.real() + r.real()), wi = a0 * c.imag() - h * (l.imag() + r.imag());
-        const double p = wr * wr + wi * wi;
-        col[(k - first) * ts] = magnitude ? std::sqrt(p) : p;
-    }
+    (void)z, (void)f, (void)tw, (void)wide, (void)m, (void)first, (void)last, (void)a0, (void)h, (void)magnitude,
+        (void)scratch, (void)col, (void)ts;
+    throw std::logic_error("cosine_column needs AVX2 (compute_frames takes it only where fused_split_tile())");
 #endif
 }
 // Whether cosine_column may take its AVX-512 kernel: the CPU has AVX-512F, and the environment
@@ -880,7 +891,7 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
         }
         if (tile_last_ <= tile_first_) tile_first_ = tile_last_ = 0;  // every band empty
     }
-    if (config_.scale != Scale::cqt && s.n_fft >= 4 && s.n_fft % 2 == 0) {
+    if (std::is_same_v<T, double> && config_.scale != Scale::cqt && s.n_fft >= 4 && s.n_fft % 2 == 0) {
         // a0 - a1 cos(2 pi n / N) from w[0] = a0 - a1 and w[N / 2] = a0 + a1, checked at every n
         // to 8 ulp of a0 + |a1| (scipy's periodic Hann and ours differ by an ulp or two).
         const std::int64_t n = s.n_fft;
@@ -1042,6 +1053,19 @@ inline void prefetch_part(const ByteSpan &span, std::int64_t i, std::int64_t n) 
 }
 }  // namespace
 
+template <class T> bool SpectrogramPlan<T>::column_path() const noexcept {
+    const auto &s = config_.stft;
+    const bool fuse = config_.scale != Scale::cqt && config_.scale != Scale::linear && fft_->splits() &&
+                      fused_split_tile();
+    if (!(fuse && std::is_same_v<T, double> && s.n_fft >= 2048)) return false;
+    const auto p = mirror_pairs(tile_first_, tile_last_, s.n_fft / 2, 4);
+    return p.end == p.lo;
+}
+
+template <class T> bool SpectrogramPlan<T>::frequency_window() const noexcept {
+    return cosine_window_ && column_path();
+}
+
 template <class T>
 void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::int64_t rs,
                                         std::int64_t first, std::int64_t last,
@@ -1063,11 +1087,7 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     // them back from L2. Measured in one process, alternating: chromagram 3-6% faster at 2048
     // points, 2-4% at 4096; at 1024 points within 2.5% either way, at 512 up to 5% slower, and
     // with mirror pairs (a full-range mel) 4-13% slower, so those keep the block tile.
-    const bool by_column = fuse && std::is_same_v<T, double> && s.n_fft >= 2048 &&
-                           [&] {
-                               const auto p = mirror_pairs(tile_first_, tile_last_, s.n_fft / 2, 4);
-                               return p.end == p.lo;
-                           }();
+    const bool by_column = column_path();
     // The CQT's kernels read a block of windowed frames. The FFT kinds window one frame at a time
     // into the same buffer, which the FFT then reads from L1, except for frames of 8 to 16 KB:
     // those are windowed a block at a time (windowed_frames), which reads the window once for
@@ -1084,7 +1104,7 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     // Hann): 5-8% faster on a clip in cache, 4-6% on fresh clips; the frames copied instead of
     // read in place, 10-12% slower than that. A symmetric window (the built-in Hann) has period
     // N - 1, no harmonic of the frame: its spectrum is no three-term sum, so it keeps the product.
-    const bool freq_window = by_column && cosine_window_;
+    const bool freq_window = by_column && cosine_window_;  // frequency_window()
     const std::size_t frame_bytes = sizeof(T) * static_cast<std::size_t>(padded_frame_);
     const bool window_block =
         !freq_window && (cqt || (frame_bytes >= window_frame_min && frame_bytes <= window_frame_max));
@@ -1123,11 +1143,18 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
                         const double *raw = raw_frame(x, start + i * s.hop_size, s.n_fft,
                                                       FftPlan<double>::readable, frame);
                         fft_->r2c_unsplit_from(raw, spectra);
-                        cosine_column(reinterpret_cast<const double *>(spectra), fft_->split_factors(),
-                                      column_twiddles_.data(), column_wide_, s.n_fft / 2, tile_first_, tile_last_,
-                                      cosine_a0_, cosine_h_, config_.scale == Scale::chroma,
-                                      reinterpret_cast<double *>(spectra + padded_spectrum_), tile + i,
-                                      frames_per_block);
+                        const bool magnitude = config_.scale == Scale::chroma;
+                        if (cosine_column(reinterpret_cast<const double *>(spectra), fft_->split_factors(),
+                                          column_twiddles_.data(), column_wide_, s.n_fft / 2, tile_first_,
+                                          tile_last_, cosine_a0_, cosine_h_, magnitude,
+                                          reinterpret_cast<double *>(spectra + padded_spectrum_), tile + i,
+                                          frames_per_block))
+                            continue;
+                        // the window's zeros hold the frame's samples: the time-domain column path
+                        windowed_frames(x, start + i * s.hop_size, s.hop_size, 1, s.n_fft, window_.data(), frame, 0);
+                        fft_->r2c_unsplit(frame, spectra);
+                        split_column(reinterpret_cast<const double *>(spectra), fft_->split_factors(), s.n_fft / 2,
+                                     tile_first_, tile_last_, magnitude, tile + i, frames_per_block);
                         continue;
                     }
                 }

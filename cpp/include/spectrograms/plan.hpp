@@ -119,6 +119,12 @@ template <class T> class SpectrogramPlan {
     /// The precision the cells are computed in: float64 for a float32 plan of the linear scale in
     /// dB (see wide_), else the plan's own.
     DType compute_dtype() const noexcept { return wide_ ? DType::f64 : dtype_of<T>::value; }
+    /// Whether compute takes the column path (float64, 2048 points and more, a filterbank tile
+    /// without mirror bins, AVX2): each frame's tile column computed right after its FFT.
+    bool column_path() const noexcept;
+    /// Whether that path also windows in the frequency domain: the window is a periodic cosine
+    /// window a0 - a1 cos(2 pi n / n_fft) (periodic Hann, Hamming).
+    bool frequency_window() const noexcept;
 
   private:
     template <class U> friend class SpectrogramPlan;

@@ -421,6 +421,12 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("compute_dtype", [](const PyPlan &p) {
             return std::string(dtype_name(std::visit([](auto &q) { return q->compute_dtype(); }, p.plan)));
         })
+        .def_property_readonly("column_path", [](const PyPlan &p) {
+            return std::visit([](auto &q) { return q->column_path(); }, p.plan);
+        })
+        .def_property_readonly("frequency_window", [](const PyPlan &p) {
+            return std::visit([](auto &q) { return q->frequency_window(); }, p.plan);
+        })
         .def_property_readonly("output_dtype", [](const PyPlan &p) {
             return std::string(dtype_name(std::visit([](auto &q) { return q->output_dtype(); }, p.plan)));
         })
