@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -300,17 +301,28 @@ __attribute__((target("avx2"))) [[gnu::always_inline]] inline void column_scatte
     _mm_storel_pd(col + (r0 + dir) * ts, hi);
     _mm_storeh_pd(col + (r0 + 3 * dir) * ts, hi);
 }
+// Z[k .. k + 3] (a) and their mirrors Z[m - k - {0, 1, 2, 3}] (b), real and imaginary parts in
+// separate vectors, lanes in the order bins k, k + 2, k + 1, k + 3 (and their mirrors).
+__attribute__((target("avx2"))) [[gnu::always_inline]] inline void load_group_soa(const double *z, std::int64_t k,
+                                                                                 std::int64_t m, __m256d &ar,
+                                                                                 __m256d &ai, __m256d &br,
+                                                                                 __m256d &bi) {
+    const __m256d a0 = _mm256_loadu_pd(z + 2 * k), a1 = _mm256_loadu_pd(z + 2 * k + 4);
+    ar = _mm256_unpacklo_pd(a0, a1);
+    ai = _mm256_unpackhi_pd(a0, a1);
+    // mirrors Z[m - k - {0, 2, 1, 3}]: [Z[m - k] | Z[m - k - 1]] and [Z[m - k - 2] | Z[m - k - 3]]
+    const __m256d b1 = _mm256_loadu2_m128d(z + 2 * (m - k - 1), z + 2 * (m - k));
+    const __m256d b0 = _mm256_loadu2_m128d(z + 2 * (m - k - 3), z + 2 * (m - k - 2));
+    br = _mm256_unpacklo_pd(b1, b0);
+    bi = _mm256_unpackhi_pd(b1, b0);
+}
 __attribute__((target("avx2"))) [[gnu::always_inline]] inline void split_group_soa(const double *z, const double *f,
                                                                                   std::int64_t k, std::int64_t m,
                                                                                   __m256d &sr, __m256d &si,
                                                                                   __m256d &pr, __m256d &pi) {
     const __m256d half = _mm256_set1_pd(0.5);
-    const __m256d a0 = _mm256_loadu_pd(z + 2 * k), a1 = _mm256_loadu_pd(z + 2 * k + 4);
-    const __m256d ar = _mm256_unpacklo_pd(a0, a1), ai = _mm256_unpackhi_pd(a0, a1);
-    // mirrors Z[m - k - {0, 2, 1, 3}]: [Z[m - k] | Z[m - k - 1]] and [Z[m - k - 2] | Z[m - k - 3]]
-    const __m256d b1 = _mm256_loadu2_m128d(z + 2 * (m - k - 1), z + 2 * (m - k));
-    const __m256d b0 = _mm256_loadu2_m128d(z + 2 * (m - k - 3), z + 2 * (m - k - 2));
-    const __m256d br = _mm256_unpacklo_pd(b1, b0), bi = _mm256_unpackhi_pd(b1, b0);
+    __m256d ar, ai, br, bi;
+    load_group_soa(z, k, m, ar, ai, br, bi);
     const __m256d t0 = _mm256_loadu_pd(f + 2 * k), t1 = _mm256_loadu_pd(f + 2 * k + 4);
     const __m256d tr = _mm256_unpacklo_pd(t0, t1), ti = _mm256_unpackhi_pd(t0, t1);
     // B = conj(mirror): S = (A + B) / 2, D = A - B, P = t D
@@ -380,11 +392,8 @@ __attribute__((target("avx2"))) void split_range_soa(const double *z, const doub
     std::int64_t k = kb;
     for (; k < ke && k < 1; ++k) one(k);
     for (; k + 4 <= std::min(ke, m); k += 4, tw += 8) {
-        const __m256d a0 = _mm256_loadu_pd(z + 2 * k), a1 = _mm256_loadu_pd(z + 2 * k + 4);
-        const __m256d ar = _mm256_unpacklo_pd(a0, a1), ai = _mm256_unpackhi_pd(a0, a1);
-        const __m256d b1 = _mm256_loadu2_m128d(z + 2 * (m - k - 1), z + 2 * (m - k));
-        const __m256d b0 = _mm256_loadu2_m128d(z + 2 * (m - k - 3), z + 2 * (m - k - 2));
-        const __m256d br = _mm256_unpacklo_pd(b1, b0), bi = _mm256_unpackhi_pd(b1, b0);
+        __m256d ar, ai, br, bi;
+        load_group_soa(z, k, m, ar, ai, br, bi);
         const __m256d tr = _mm256_loadu_pd(tw), ti = _mm256_loadu_pd(tw + 4);
         const __m256d sr = _mm256_add_pd(ar, br), si = _mm256_sub_pd(ai, bi);
         const __m256d dr = _mm256_sub_pd(ar, br), di = _mm256_add_pd(ai, bi);
@@ -720,6 +729,23 @@ std::vector<double> column_twiddles(const double *f, std::int64_t m, std::int64_
     }
     return tw;
 }
+// a0 and a1 where the window is a0 - a1 cos(2 pi n / N) of an even length N >= 4 with a0 > 0:
+// from w[0] = a0 - a1 and w[N / 2] = a0 + a1, checked at every n to 8 ulp of a0 + |a1| (scipy's
+// periodic Hann and ours differ by an ulp or two).
+struct CosineWindow {
+    double a0, a1;
+};
+std::optional<CosineWindow> cosine_coefficients(const std::vector<double> &w) {
+    const auto n = static_cast<std::int64_t>(w.size());
+    if (n < 4 || n % 2 != 0) return std::nullopt;
+    const double a0 = (w[0] + w[n / 2]) / 2, a1 = (w[n / 2] - w[0]) / 2, pi = std::acos(-1.0);
+    const double tol = 8 * std::numeric_limits<double>::epsilon() * (std::abs(a0) + std::abs(a1));
+    if (!(a0 > 0)) return std::nullopt;
+    for (std::int64_t j = 0; j < n; ++j)
+        if (!(std::abs(w[j] - (a0 - a1 * std::cos(2 * pi * static_cast<double>(j) / static_cast<double>(n)))) <= tol))
+            return std::nullopt;
+    return CosineWindow{a0, a1};
+}
 // Whether a full block may skip the split step and have the tile split its bins (AVX2 only: the
 // scalar tile gains nothing from it).
 bool fused_split_tile() {
@@ -891,27 +917,15 @@ SpectrogramPlan<T>::SpectrogramPlan(PlanConfig config) : config_(std::move(confi
         }
         if (tile_last_ <= tile_first_) tile_first_ = tile_last_ = 0;  // every band empty
     }
-    if (std::is_same_v<T, double> && config_.scale != Scale::cqt && s.n_fft >= 4 && s.n_fft % 2 == 0) {
-        // a0 - a1 cos(2 pi n / N) from w[0] = a0 - a1 and w[N / 2] = a0 + a1, checked at every n
-        // to 8 ulp of a0 + |a1| (scipy's periodic Hann and ours differ by an ulp or two).
-        const std::int64_t n = s.n_fft;
-        const double w0 = s.window[0], wh = s.window[n / 2];
-        const double a0 = (w0 + wh) / 2, a1 = (wh - w0) / 2, pi = std::acos(-1.0);
-        const double tol = 8 * std::numeric_limits<double>::epsilon() * (std::abs(a0) + std::abs(a1));
-        bool cosine = a0 > 0;
-        for (std::int64_t j = 0; j < n && cosine; ++j)
-            cosine = std::abs(s.window[j] - (a0 - a1 * std::cos(2 * pi * static_cast<double>(j) /
-                                                                  static_cast<double>(n)))) <= tol;
-        if (cosine) {
-            cosine_window_ = true;
-            cosine_a0_ = a0;
-            cosine_h_ = a1 / 2;
-            if constexpr (std::is_same_v<T, double>) {
-                if (fft_->splits()) {
-                    column_wide_ = column_avx512();
-                    column_twiddles_ =
-                        column_twiddles(fft_->split_factors(), n / 2, tile_first_ - 1, tile_last_ + 1, column_wide_);
-                }
+    if constexpr (std::is_same_v<T, double>) {
+        if (config_.scale != Scale::cqt) {
+            if (const auto c = cosine_coefficients(s.window)) {  // even n_fft: fft_->splits()
+                cosine_window_ = true;
+                cosine_a0_ = c->a0;
+                cosine_h_ = c->a1 / 2;
+                column_wide_ = column_avx512();
+                column_twiddles_ = column_twiddles(fft_->split_factors(), s.n_fft / 2, tile_first_ - 1,
+                                                   tile_last_ + 1, column_wide_);
             }
         }
     }
@@ -1053,11 +1067,13 @@ inline void prefetch_part(const ByteSpan &span, std::int64_t i, std::int64_t n) 
 }
 }  // namespace
 
+template <class T> bool SpectrogramPlan<T>::fused_split() const noexcept {
+    return config_.scale != Scale::cqt && config_.scale != Scale::linear && fft_->splits() && fused_split_tile();
+}
+
 template <class T> bool SpectrogramPlan<T>::column_path() const noexcept {
     const auto &s = config_.stft;
-    const bool fuse = config_.scale != Scale::cqt && config_.scale != Scale::linear && fft_->splits() &&
-                      fused_split_tile();
-    if (!(fuse && std::is_same_v<T, double> && s.n_fft >= 2048)) return false;
+    if (!(fused_split() && std::is_same_v<T, double> && s.n_fft >= 2048)) return false;
     const auto p = mirror_pairs(tile_first_, tile_last_, s.n_fft / 2, 4);
     return p.end == p.lo;
 }
@@ -1079,7 +1095,7 @@ void SpectrogramPlan<T>::compute_frames(const SignalView<T> &x, void *out, std::
     // splits only the bins it uses; a frame's bits are the same either way, so compute_frame and
     // partial blocks need not do the same. (The linear scale wants every bin: its tile writes the
     // output rows, and splitting there measured no faster than the split step.)
-    const bool fuse = !cqt && config_.scale != Scale::linear && fft_->splits() && fused_split_tile();
+    const bool fuse = fused_split();
     // In float64, where the tile's bins have no mirror bins in it (chroma: bins below a quarter
     // of the sample rate) and frames are 2048 points or more, every block (full or not) goes
     // further: each frame's column of the tile is computed right after its FFT, while the

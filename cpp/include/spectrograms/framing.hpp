@@ -25,23 +25,30 @@ inline std::int64_t n_frames_for(std::int64_t length, std::int64_t n_fft, std::i
     return padded >= n_fft ? (padded - n_fft) / hop + 1 : 1;
 }
 
-/// dst[j] = x[start + j] * w[j] for j0 <= j < j1, with zeros where start + j lies outside the
+/// dst[j] = op(x[start + j], j) for j0 <= j < j1, with zeros where start + j lies outside the
 /// signal. Only edge frames take the slow path; no padded copy of the signal is ever made.
-template <class T>
-inline void window_span(const SignalView<T> &x, std::int64_t start, std::int64_t j0, std::int64_t j1,
-                        const T *__restrict w, T *__restrict dst) noexcept {
+template <class T, class Op>
+inline void frame_span(const SignalView<T> &x, std::int64_t start, std::int64_t j0, std::int64_t j1, Op op,
+                       T *__restrict dst) noexcept {
     const std::int64_t lo = std::clamp<std::int64_t>(-start, j0, j1);
     const std::int64_t hi = std::clamp<std::int64_t>(x.length - start, lo, j1);
     if (lo > j0) std::memset(dst + j0, 0, sizeof(T) * (lo - j0));
     if (hi < j1) std::memset(dst + hi, 0, sizeof(T) * (j1 - hi));
     if (x.stride == 1) {
         const T *__restrict src = x.data + start;
-        for (std::int64_t j = lo; j < hi; ++j) dst[j] = src[j] * w[j];
+        for (std::int64_t j = lo; j < hi; ++j) dst[j] = op(src[j], j);
     } else {
         const T *src = x.data;
         const std::int64_t s = x.stride;
-        for (std::int64_t j = lo; j < hi; ++j) dst[j] = src[(start + j) * s] * w[j];
+        for (std::int64_t j = lo; j < hi; ++j) dst[j] = op(src[(start + j) * s], j);
     }
+}
+
+/// dst[j] = x[start + j] * w[j] for j0 <= j < j1 (frame_span).
+template <class T>
+inline void window_span(const SignalView<T> &x, std::int64_t start, std::int64_t j0, std::int64_t j1,
+                        const T *__restrict w, T *__restrict dst) noexcept {
+    frame_span(x, start, j0, j1, [w](T v, std::int64_t j) { return v * w[j]; }, dst);
 }
 
 /// One windowed frame: window_span over [0, n).
@@ -58,11 +65,7 @@ template <class T, class Readable>
 inline const T *raw_frame(const SignalView<T> &x, std::int64_t start, std::int64_t n, Readable readable,
                           T *__restrict dst) noexcept {
     if (x.stride == 1 && start >= 0 && start + n <= x.length && readable(x.data + start)) return x.data + start;
-    const std::int64_t lo = std::clamp<std::int64_t>(-start, 0, n);
-    const std::int64_t hi = std::clamp<std::int64_t>(x.length - start, lo, n);
-    if (lo > 0) std::memset(dst, 0, sizeof(T) * lo);
-    if (hi < n) std::memset(dst + hi, 0, sizeof(T) * (n - hi));
-    for (std::int64_t j = lo; j < hi; ++j) dst[j] = x.data[(start + j) * x.stride];
+    frame_span(x, start, 0, n, [](T v, std::int64_t) { return v; }, dst);
     return dst;
 }
 

@@ -128,6 +128,9 @@ template <class T> class SpectrogramPlan {
 
   private:
     template <class U> friend class SpectrogramPlan;
+    /// Whether a full block's tile splits the unsplit spectra itself (filterbank scales, even
+    /// n_fft, AVX2): the condition under both the block tile's split and the column path.
+    bool fused_split() const noexcept;
     /// Frames [first, last) of `signal` into out, whose row k starts at out + k * row_stride
     /// (in output elements) and whose column for frame f is f - column_origin.
     void compute_frames(const SignalView<T> &signal, void *out, std::int64_t row_stride,
