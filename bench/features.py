@@ -51,7 +51,8 @@ import _harness as H  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=30, help="rounds per back-to-back model; cold calls get three times as many (default 30)")
+    parser.add_argument("--reps", type=int, default=30,
+                        help="rounds per back-to-back model; cold calls get three times as many (default 30)")
     parser.add_argument("--seconds", type=float, default=10.0, help="signal length in seconds (default 10)")
     parser.add_argument("--pool", type=int, default=32, help="distinct clips of the fresh-clips model (default 32)")
     args = parser.parse_args()

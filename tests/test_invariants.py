@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import spectrograms as sg
+import features_reference as ref
 
 PARAMS = sg.SpectrogramParams(sg.StftParams(512, 128, sg.WindowType.hanning, True), 16000.0)
 MEL = sg.MelParams(40, 20.0, 7600.0, "slaney")
@@ -327,16 +328,6 @@ def test_oneshot_calls_reuse_cached_plans(make_signal):
 # ---------------------------------------------------------------------------------------------
 # Frames windowed a block at a time (8 to 16 KB frames) and one at a time: same numbers
 # ---------------------------------------------------------------------------------------------
-def _numpy_power(x: np.ndarray, n_fft: int, hop: int, centre: bool, window: np.ndarray) -> np.ndarray:
-    """|rfft(window * frame)|^2 in float64, frames of the zero-padded signal, as (bins, frames)."""
-    xp = np.pad(x.astype(np.float64), n_fft // 2) if centre else x.astype(np.float64)
-    if len(xp) < n_fft:
-        xp = np.pad(xp, (0, n_fft - len(xp)))
-    n = (len(xp) - n_fft) // hop + 1
-    frames = np.stack([xp[i * hop:i * hop + n_fft] for i in range(n)])
-    return (np.abs(np.fft.rfft(frames * window, axis=1)) ** 2).T
-
-
 # The engine windows 1024- and 2048-point float64 frames and 2048-point float32 frames a block
 # at a time (a window span for every frame of the block in turn); 512 points take the frame by
 # frame path. Edge frames (partly outside the signal), short signals and strided input reach
@@ -358,8 +349,8 @@ def test_block_windowing_matches_numpy_and_strided_input(n_fft, dtype, centre, l
     assert np.array_equal(plan.compute(parent[::3]).data, got)  # strided input: same bits
     frames = got.shape[1]
     assert np.array_equal(plan.compute_frame(x, frames - 1), got[:, -1])
-    ref = _numpy_power(x, n_fft, hop, centre, window.astype(dtype).astype(np.float64))
-    assert got.shape == ref.shape
+    expected = ref.power(x, n_fft, hop, window.astype(dtype).astype(np.float64), centre)
+    assert got.shape == expected.shape
     # Power error relative to the largest cell: float64 FFT rounding ~1e-15, float32 ~1e-6.
     tol = 1e-12 if dtype == np.float64 else 2e-5
-    assert np.abs(got - ref).max() <= tol * ref.max()
+    assert np.abs(got - expected).max() <= tol * expected.max()
